@@ -1,0 +1,160 @@
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fieldgate::config {
+
+/// Modbus tables. Register tables hold 16-bit words; bit tables hold single bits.
+enum class Table { Holding, Input, Coil, Discrete };
+
+/// Value types of the point grammar. String is string[N] (N registers, two chars each).
+enum class ValueType { Bool, Int16, Uint16, Int32, Uint32, Int64, Uint64, Float32, Float64, String };
+
+/// Byte/word order of multi-register values, named after the bytes' positions on the wire for
+/// a 32-bit value whose big-endian bytes are A B C D. 64-bit values extend the same pattern.
+enum class ByteOrder { ABCD, CDAB, BADC, DCBA };
+
+/// One measurepoint of a model: `<id> = <table>:<address> <type> [order] [scale=F] [offset=F]
+/// [bit=N] [quality] [as=string]`.
+struct Point {
+    std::string id;
+    Table table = Table::Holding;
+    std::uint16_t address = 0;         ///< 0-based protocol address
+    ValueType type = ValueType::Uint16;
+    std::uint16_t count = 1;           ///< array length TYPE[N]; 1 for scalars
+    bool is_array = false;             ///< TYPE[N] given (even N=1 is written as a JSON array)
+    std::uint16_t string_length = 0;   ///< N of string[N], in registers
+    ByteOrder order = ByteOrder::ABCD;
+    std::optional<double> scale;       ///< value * scale + offset when either is given
+    std::optional<double> offset;
+    std::optional<std::uint8_t> bit;   ///< bit=N of a register value (0..15)
+    bool quality = false;              ///< wrap as {"value": v, "quality": q}
+    bool as_string = false;            ///< write the number's text as a JSON string
+    int line = 0;                      ///< where it was defined, for messages
+
+    /// Registers (or bits, for coil/discrete) the point occupies.
+    std::uint32_t width() const;
+};
+
+struct Model {
+    std::string name;
+    std::vector<Point> points;  ///< in file order
+};
+
+struct Gateway {
+    std::string product_key;
+    std::string device_key;
+    std::string device_secret;       ///< inline or read from device_secret_file
+    std::string device_secret_file;  ///< empty when given inline
+    std::string control_socket = "/run/fieldgate/control.sock";
+};
+
+struct Mqtt {
+    std::string uri;                 ///< tcp://host:port or ssl://host:port
+    std::int64_t keepalive_ms = 60'000;
+    std::string ca_file;
+    std::string cert_file;
+    std::string key_file;
+};
+
+enum class Overflow { DropOldest, DropNewest };
+enum class Durability { Normal, Full };
+
+struct Store {
+    std::string path = "/var/lib/fieldgate/buffer.db";
+    std::uint64_t max_bytes = 1ULL << 30;
+    std::int64_t max_age_ms = 30LL * 86'400'000;
+    Overflow overflow = Overflow::DropOldest;
+    std::int64_t commit_interval_ms = 1000;
+    Durability durability = Durability::Normal;
+};
+
+enum class AllowOffline { Auto, True, False };
+
+struct Uplink {
+    std::uint32_t batch_max_records = 1000;
+    std::uint64_t batch_max_bytes = 256 * 1024;
+    std::uint32_t inflight = 8;
+    std::int64_t reply_timeout_ms = 30'000;
+    std::int64_t resume_after_ms = 5 * 60'000;
+    std::int64_t retry_min_ms = 1000;
+    std::int64_t retry_max_ms = 5 * 60'000;
+    AllowOffline allow_offline_subdevice = AllowOffline::Auto;
+    bool skip_invalid_measurepoints = false;
+};
+
+enum class BusType { Rtu, Tcp };
+enum class Parity { None, Even, Odd };
+
+struct Bus {
+    std::string name;      ///< the part after "bus."; for a device's own tcp://host:port, that URI
+    BusType type = BusType::Tcp;
+    // rtu
+    std::string device;
+    std::uint32_t baud = 9600;
+    Parity parity = Parity::None;
+    std::uint8_t data_bits = 8;
+    std::uint8_t stop_bits = 1;
+    std::int64_t frame_gap_ms = 5;
+    // tcp
+    std::string host;
+    std::uint16_t port = 502;
+    // both
+    std::int64_t timeout_ms = 1000;  ///< response timeout per request (rtu default 500ms)
+    int line = 0;
+};
+
+struct Device {
+    std::string name;            ///< the part after "device."
+    std::string product_key;     ///< empty (with device_key) = the gateway itself
+    std::string device_key;
+    std::string device_secret;
+    std::string device_secret_file;
+    std::string model;           ///< a key of Config::models
+    std::string bus;             ///< a key of Config::buses (inline tcp:// buses are added there)
+    std::uint8_t unit_id = 1;
+    std::int64_t interval_ms = 1000;
+    std::optional<std::int64_t> timeout_ms;  ///< overrides the bus's
+    std::uint32_t offline_after = 3;
+    std::int64_t probe_max_ms = 30'000;
+    int line = 0;
+
+    bool is_gateway() const { return product_key.empty() && device_key.empty(); }
+};
+
+/// The whole validated configuration.
+struct Config {
+    std::string path;  ///< the main file
+    Gateway gateway;
+    Mqtt mqtt;
+    Store store;
+    Uplink uplink;
+    std::map<std::string, Bus> buses;
+    std::map<std::string, Model> models;
+    std::vector<Device> devices;  ///< in file order
+
+    const Bus& bus_of(const Device& d) const { return buses.at(d.bus); }
+    const Model& model_of(const Device& d) const { return models.at(d.model); }
+    std::int64_t timeout_of(const Device& d) const { return d.timeout_ms.value_or(bus_of(d).timeout_ms); }
+};
+
+/// The outcome of loading: a config when there was no error, and every problem found, each
+/// formatted `FILE:LINE: [SECTION] KEY: what is wrong; what is accepted`.
+struct LoadResult {
+    std::optional<Config> config;
+    std::vector<std::string> errors;
+    std::vector<std::string> warnings;  ///< e.g. a secret file readable by others
+};
+
+/// Reads `path`, then every `*.ini` in the `conf.d/` folder beside it in name order, and
+/// validates the whole. Never throws for bad input; I/O problems are errors too.
+LoadResult load(const std::string& path);
+
+/// Same, from in-memory files (name, text) in order; for tests. Secret files are still read
+/// from disk when named.
+LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& files);
+
+}  // namespace fieldgate::config

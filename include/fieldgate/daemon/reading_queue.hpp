@@ -1,0 +1,36 @@
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "fieldgate/modbus/reading.hpp"
+
+namespace fieldgate::daemon {
+
+/// The bounded hand-over from bus threads to the main thread. push() never blocks on the
+/// consumer: when the queue is full (the main loop is stuck) the reading is dropped and
+/// counted. The main loop waits on event_fd().
+class ReadingQueue final : public modbus::ReadingSink {
+public:
+    explicit ReadingQueue(std::size_t capacity);
+    ~ReadingQueue() override;
+    ReadingQueue(const ReadingQueue&) = delete;
+    ReadingQueue& operator=(const ReadingQueue&) = delete;
+
+    void push(modbus::Reading reading) override;
+    /// Takes everything queued (main thread).
+    std::vector<modbus::Reading> drain();
+    int event_fd() const { return event_fd_; }
+    std::uint64_t dropped() const { return dropped_.load(); }
+
+private:
+    std::size_t capacity_;
+    int event_fd_ = -1;
+    std::mutex mutex_;
+    std::deque<modbus::Reading> items_;
+    std::atomic<std::uint64_t> dropped_{0};
+};
+
+}  // namespace fieldgate::daemon

@@ -1,0 +1,31 @@
+#pragma once
+#include <json/value.h>
+
+#include <cstdint>
+#include <string>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/daemon/registry.hpp"
+#include "fieldgate/store/record.hpp"
+#include "fieldgate/uplink/uplink.hpp"
+
+namespace fieldgate::daemon {
+
+/// Everything `fieldgatectl status` shows, gathered by the main thread.
+struct StatusInputs {
+    const config::Config& config;
+    const DeviceRegistry& registry;
+    const store::StoreStats& store;
+    const uplink::UplinkStats& uplink;
+    std::int64_t now_ms;            ///< wall-clock
+    std::int64_t started_ms;        ///< wall-clock start of the daemon
+    std::uint64_t readings_dropped; ///< queue overflow
+};
+
+/// The status document (DESIGN.md "Command line and status contract").
+Json::Value status_json(const StatusInputs& in);
+
+/// The one-line systemd STATUS=: "12/14 devices online, 1532 buffered (oldest 3min), uplink connected".
+std::string status_line(const StatusInputs& in);
+
+}  // namespace fieldgate::daemon

@@ -1,0 +1,54 @@
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/modbus/health.hpp"
+#include "fieldgate/modbus/planner.hpp"
+#include "fieldgate/modbus/reading.hpp"
+
+namespace fieldgate::modbus {
+
+/// One thread per bus: it owns the bus's libmodbus context (nothing else touches it), polls
+/// each device of the bus at its interval on a monotonic schedule, decodes, stamps and hands
+/// readings to a sink. A device that fails does not hold up the others beyond its own
+/// time-out, and while offline it is only probed (see DeviceHealth).
+class BusPoller {
+public:
+    /// `devices` are indexes into cfg.devices, all on `bus`. The config must outlive the poller.
+    BusPoller(const config::Config& cfg, const config::Bus& bus, std::vector<std::size_t> devices, ReadingSink& sink);
+    ~BusPoller();
+    BusPoller(const BusPoller&) = delete;
+    BusPoller& operator=(const BusPoller&) = delete;
+
+    void start();
+    /// Asks the thread to stop and joins it (at most one request time-out later).
+    void stop();
+    /// Monotonic ms of the thread's last sign of life (for the watchdog).
+    std::int64_t heartbeat_mono() const { return heartbeat_.load(); }
+    const std::string& name() const { return bus_.name; }
+
+private:
+    struct DeviceState;
+    class Connection;
+
+    void run() noexcept;
+    void poll(DeviceState& d, Connection& conn);
+
+    const config::Config& cfg_;
+    const config::Bus& bus_;
+    std::vector<DeviceState> devices_;
+    ReadingSink& sink_;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stop_ = false;
+    std::atomic<std::int64_t> heartbeat_{0};
+};
+
+}  // namespace fieldgate::modbus

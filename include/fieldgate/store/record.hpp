@@ -1,0 +1,58 @@
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fieldgate::store {
+
+/// One device at one acquisition time. `body` is the batch element text (see
+/// enos::encode_record), kept compact so a batch is built by concatenation.
+struct Record {
+    std::int64_t id = 0;     ///< insertion order; oldest first
+    std::string device;      ///< the [device.*] name
+    std::int64_t time_ms = 0;
+    std::string body;
+};
+
+struct NewRecord {
+    std::string device;
+    std::int64_t time_ms = 0;
+    std::string body;
+};
+
+/// Which records a fetch may return: ids in (after_id, before_id), oldest first, at most
+/// max_records of them and at most max_bytes of bodies (always at least one record when any).
+struct FetchRange {
+    std::int64_t after_id = 0;
+    std::int64_t before_id = INT64_MAX;
+    std::size_t max_records = 1000;
+    std::size_t max_bytes = 256 * 1024;
+};
+
+struct StoreStats {
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;          ///< bytes of record bodies
+    std::uint64_t file_bytes = 0;     ///< the database file (pages in use and free)
+    std::int64_t oldest_ms = 0;       ///< 0 when empty
+    std::uint64_t pending = 0;        ///< appended, not yet committed
+    std::map<std::string, std::uint64_t> dead_letters;  ///< by reason
+};
+
+/// What the uplink needs of the store; a fake implements it in unit tests.
+class RecordStore {
+public:
+    virtual ~RecordStore() = default;
+    virtual std::vector<Record> fetch(const FetchRange& range) = 0;
+    /// The first committed record id whose time is at or after `time_ms` (by id order); 0 if none.
+    virtual std::int64_t first_id_at_or_after(std::int64_t time_ms) = 0;
+    /// The highest committed id (0 when empty).
+    virtual std::int64_t last_id() = 0;
+    /// Deletes records the cloud has confirmed, in one transaction.
+    virtual void remove(const std::vector<std::int64_t>& ids) = 0;
+    /// Moves records to the dead-letter table with a reason ("code_1204", "max_age", ...).
+    virtual void dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) = 0;
+};
+
+}  // namespace fieldgate::store

@@ -1,0 +1,123 @@
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/enos/topics.hpp"
+#include "fieldgate/mqtt/client.hpp"
+#include "fieldgate/store/record.hpp"
+#include "fieldgate/util/backoff.hpp"
+#include "fieldgate/util/clock.hpp"
+
+namespace fieldgate::uplink {
+
+/// What the uplink is told at construction.
+struct Settings {
+    config::Uplink uplink;
+    config::Mqtt mqtt;
+    std::string product_key;  ///< the gateway's
+    std::string device_key;
+    std::string secret;
+    /// Names of the [device.*] that are sub-devices (have their own product/device key).
+    std::set<std::string> subdevices;
+};
+
+/// The numbers `fieldgatectl status` shows of the uplink.
+struct UplinkStats {
+    bool connected = false;
+    std::size_t inflight = 0;
+    std::uint64_t delivered = 0;       ///< records confirmed by a 200
+    std::uint64_t batches_sent = 0;
+    std::uint64_t retries = 0;         ///< batches sent again (time-out, lost connection, transient code)
+    std::uint64_t timeouts = 0;
+    std::uint64_t dead_lettered = 0;
+    std::uint64_t connects = 0;        ///< successful CONNACKs
+    int last_code = 0;                 ///< 0 before the first reply
+    std::int64_t last_reply_ms = 0;    ///< wall-clock
+    double drain_rate_per_s = 0;       ///< records delivered per second over the last 10 s
+    std::string state;                 ///< "connecting", "subscribing", "connected", "waiting" (to reconnect)
+    std::int64_t byte_limit = 0;       ///< current batch byte limit (halved after 1008)
+};
+
+/// The connection state machine, the in-flight window and the reply-code policy. No I/O of its
+/// own: it speaks to an mqtt::Client and a store::RecordStore and reads a util::Clock, so the
+/// unit tests drive it with fakes and a fake clock. Single-threaded (the daemon's main loop).
+class Uplink {
+public:
+    Uplink(Settings settings, mqtt::Client& client, store::RecordStore& store, const util::Clock& clock,
+           std::uint64_t seed);
+
+    /// Starts the first connection attempt.
+    void start();
+    /// Feeds one client event.
+    void on_event(const mqtt::Event& event);
+    /// New records were committed: the live end may have more to send.
+    void on_records_committed();
+    /// Handles time-outs, due retries and reconnects, and sends what the window allows.
+    void tick();
+    /// The monotonic time at which tick() wants to run next (INT64_MAX: only on events).
+    std::int64_t next_wakeup_mono() const;
+
+    UplinkStats stats() const;
+
+private:
+    enum class State { Idle, Connecting, Subscribing, Ready, Waiting };
+    enum class Source { Live, Backlog, Retry };
+
+    struct Batch {
+        std::vector<store::Record> records;
+        bool resume = false;
+        std::int64_t due_mono = 0;  ///< retries: not before
+    };
+    struct InFlight {
+        Batch batch;
+        std::int64_t sent_mono = 0;
+    };
+
+    void connect_now();
+    void connection_down(const std::string& why);
+    void schedule_reconnect();
+    void became_ready();
+    void fill_window();
+    bool next_batch(Batch& out);
+    bool send(Batch batch);
+    void on_reply(const std::string& topic, const std::string& payload);
+    void handle_reply(InFlight entry, int code);
+    void retry_later(Batch batch);
+    void split_and_retry(Batch batch);
+    void check_timeouts();
+    std::size_t byte_budget() const;
+
+    Settings settings_;
+    mqtt::Client& client_;
+    store::RecordStore& store_;
+    const util::Clock& clock_;
+    enos::Topics topics_;
+    util::Backoff reconnect_backoff_;
+    util::Backoff retry_backoff_;
+
+    State state_ = State::Idle;
+    std::int64_t reconnect_at_mono_ = 0;
+    std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
+
+    std::map<std::string, InFlight> inflight_;  ///< by request id
+    std::deque<Batch> retry_;
+    std::uint64_t next_request_id_ = 1;
+
+    std::int64_t backlog_cursor_ = 0;  ///< last id handed out from the backlog
+    std::int64_t backlog_end_ = 0;     ///< backlog is ids < backlog_end_
+    std::int64_t live_cursor_ = 0;     ///< last id handed out from the live end
+    bool live_more_ = false;           ///< the live end may hold unsent records
+    bool backlog_more_ = false;
+    bool prefer_live_ = true;
+    std::size_t byte_limit_;
+
+    UplinkStats stats_;
+    std::deque<std::pair<std::int64_t, std::uint64_t>> delivered_samples_;  ///< (mono ms, records)
+};
+
+}  // namespace fieldgate::uplink

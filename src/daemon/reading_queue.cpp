@@ -1,0 +1,44 @@
+#include "fieldgate/daemon/reading_queue.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace fieldgate::daemon {
+
+ReadingQueue::ReadingQueue(std::size_t capacity) : capacity_(capacity) {
+    event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (event_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+}
+
+ReadingQueue::~ReadingQueue() {
+    if (event_fd_ >= 0) close(event_fd_);
+}
+
+void ReadingQueue::push(modbus::Reading reading) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (items_.size() >= capacity_) {
+            ++dropped_;
+            return;
+        }
+        items_.push_back(std::move(reading));
+    }
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = write(event_fd_, &one, sizeof one);
+}
+
+std::vector<modbus::Reading> ReadingQueue::drain() {
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = read(event_fd_, &count, sizeof count);
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<modbus::Reading> out(std::make_move_iterator(items_.begin()), std::make_move_iterator(items_.end()));
+    items_.clear();
+    return out;
+}
+
+}  // namespace fieldgate::daemon

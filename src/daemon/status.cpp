@@ -1,0 +1,100 @@
+#include "fieldgate/daemon/status.hpp"
+
+#include "fieldgate/util/units.hpp"
+
+namespace fieldgate::daemon {
+namespace {
+
+Json::Value u64(std::uint64_t v) { return Json::Value(static_cast<Json::UInt64>(v)); }
+Json::Value i64(std::int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
+
+std::string cloud_session(const config::Device& d, const uplink::UplinkStats& up) {
+    // The gateway's own points travel in its own MQTT session. Sub-device login is not done by
+    // this version: their records go with allowOfflineSubDevice.
+    if (d.is_gateway()) return up.connected ? "logged_in" : "logged_out";
+    return "logged_out";
+}
+
+}  // namespace
+
+Json::Value status_json(const StatusInputs& in) {
+    Json::Value root(Json::objectValue);
+    root["version"] = FIELDGATE_VERSION;
+    root["now_ms"] = i64(in.now_ms);
+    root["started_ms"] = i64(in.started_ms);
+
+    Json::Value devices(Json::arrayValue);
+    for (std::size_t i = 0; i < in.config.devices.size(); ++i) {
+        const config::Device& d = in.config.devices[i];
+        const DeviceStatus& s = in.registry.at(i);
+        Json::Value j(Json::objectValue);
+        j["name"] = d.name;
+        j["product_key"] = d.product_key;
+        j["device_key"] = d.device_key;
+        j["bus"] = d.bus;
+        j["unit_id"] = static_cast<int>(d.unit_id);
+        j["online"] = s.online;
+        j["cloud_session"] = cloud_session(d, in.uplink);
+        j["last_good_poll_ms"] = i64(s.last_good_poll_ms);
+        j["polls_ok"] = u64(s.polls_ok);
+        j["polls_failed"] = u64(s.polls_failed);
+        j["interval_ms"] = i64(d.interval_ms);
+        j["last_error"] = s.last_error;
+        j["non_finite_points"] = u64(s.non_finite);
+        devices.append(j);
+    }
+    root["devices"] = devices;
+
+    Json::Value store(Json::objectValue);
+    store["path"] = in.config.store.path;
+    store["records"] = u64(in.store.records);
+    store["bytes"] = u64(in.store.bytes);
+    store["file_bytes"] = u64(in.store.file_bytes);
+    store["max_bytes"] = u64(in.config.store.max_bytes);
+    store["pending_commit"] = u64(in.store.pending);
+    store["oldest_ms"] = i64(in.store.oldest_ms);
+    store["readings_dropped"] = u64(in.readings_dropped);
+    Json::Value dead(Json::objectValue);
+    for (const auto& [reason, n] : in.store.dead_letters) dead[reason] = u64(n);
+    store["dead_letters"] = dead;
+    root["store"] = store;
+
+    Json::Value up(Json::objectValue);
+    up["uri"] = in.config.mqtt.uri;
+    up["state"] = in.uplink.state;
+    up["connected"] = in.uplink.connected;
+    up["inflight"] = u64(in.uplink.inflight);
+    up["delivered"] = u64(in.uplink.delivered);
+    up["batches_sent"] = u64(in.uplink.batches_sent);
+    up["retries"] = u64(in.uplink.retries);
+    up["timeouts"] = u64(in.uplink.timeouts);
+    up["dead_lettered"] = u64(in.uplink.dead_lettered);
+    up["connects"] = u64(in.uplink.connects);
+    up["batch_byte_limit"] = i64(in.uplink.byte_limit);
+    up["last_code"] = in.uplink.last_code;
+    up["last_reply_ms"] = i64(in.uplink.last_reply_ms);
+    up["drain_rate_per_s"] = in.uplink.drain_rate_per_s;
+    const std::uint64_t backlog = in.store.records + in.store.pending;
+    if (backlog == 0)
+        up["eta_s"] = 0;
+    else if (in.uplink.drain_rate_per_s > 0)
+        up["eta_s"] = static_cast<double>(backlog) / in.uplink.drain_rate_per_s;
+    else
+        up["eta_s"] = Json::Value();  // unknown: nothing is draining
+    root["uplink"] = up;
+    return root;
+}
+
+std::string status_line(const StatusInputs& in) {
+    std::string line = std::to_string(in.registry.online()) + "/" + std::to_string(in.registry.size()) +
+                       " devices online, " + std::to_string(in.store.records + in.store.pending) + " buffered";
+    if (in.store.oldest_ms > 0)
+        line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
+    line += ", uplink " + std::string(in.uplink.connected ? "connected" : in.uplink.state);
+    std::uint64_t dead = 0;
+    for (const auto& [reason, n] : in.store.dead_letters) dead += n;
+    if (dead > 0) line += ", " + std::to_string(dead) + " dead letters";
+    return line;
+}
+
+}  // namespace fieldgate::daemon

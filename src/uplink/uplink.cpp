@@ -1,0 +1,409 @@
+#include "fieldgate/uplink/uplink.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <string_view>
+
+#include "fieldgate/enos/batch.hpp"
+#include "fieldgate/enos/sign.hpp"
+#include "fieldgate/util/log.hpp"
+
+namespace fieldgate::uplink {
+namespace {
+
+constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
+// EnOS blocks a client for 5 minutes after 4 connection attempts within 2 minutes.
+constexpr std::int64_t kThrottleWindowMs = 120'000;
+constexpr std::size_t kThrottleMaxAttempts = 3;
+constexpr std::int64_t kDrainWindowMs = 10'000;
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<std::int64_t> ids_of(const std::vector<store::Record>& records) {
+    std::vector<std::int64_t> ids;
+    ids.reserve(records.size());
+    for (const auto& r : records) ids.push_back(r.id);
+    return ids;
+}
+
+}  // namespace
+
+Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& store, const util::Clock& clock,
+               std::uint64_t seed)
+    : settings_(std::move(settings)),
+      client_(client),
+      store_(store),
+      clock_(clock),
+      topics_(settings_.product_key, settings_.device_key),
+      reconnect_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed),
+      retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
+      byte_limit_(settings_.uplink.batch_max_bytes) {}
+
+void Uplink::start() { connect_now(); }
+
+void Uplink::connect_now() {
+    const std::int64_t now = clock_.mono_ms();
+    while (!hub_attempts_mono_.empty() && now - hub_attempts_mono_.front() >= kThrottleWindowMs)
+        hub_attempts_mono_.pop_front();
+    if (hub_attempts_mono_.size() >= kThrottleMaxAttempts) {
+        // One more CONNECT now would get the gateway blocked for 5 minutes: wait it out.
+        state_ = State::Waiting;
+        reconnect_at_mono_ = hub_attempts_mono_.front() + kThrottleWindowMs + 1000;
+        util::log_notice("uplink: holding the next connection attempt for " +
+                         std::to_string((reconnect_at_mono_ - now) / 1000) +
+                         " s to stay under the hub's limit of 4 attempts in 2 minutes");
+        return;
+    }
+    mqtt::ConnectOptions opts;
+    const auto creds = enos::connect_credentials(settings_.product_key, settings_.device_key, settings_.secret,
+                                                 clock_.wall_ms());
+    opts.client_id = creds.client_id;
+    opts.username = creds.username;
+    opts.password = creds.password;
+    opts.keepalive_ms = settings_.mqtt.keepalive_ms;
+    opts.ca_file = settings_.mqtt.ca_file;
+    opts.cert_file = settings_.mqtt.cert_file;
+    opts.key_file = settings_.mqtt.key_file;
+    if (client_.connect(opts)) {
+        state_ = State::Connecting;
+    } else {
+        schedule_reconnect();
+    }
+}
+
+void Uplink::schedule_reconnect() {
+    state_ = State::Waiting;
+    reconnect_at_mono_ = clock_.mono_ms() + reconnect_backoff_.next_ms();
+}
+
+void Uplink::connection_down(const std::string& why) {
+    const bool was_up = state_ == State::Ready || state_ == State::Subscribing;
+    if (was_up || !inflight_.empty()) {
+        util::log_warning("uplink: connection lost (" + why + "); " + std::to_string(inflight_.size()) +
+                          " batches in flight will be sent again");
+    }
+    // Everything not confirmed is still in the store: after the next CONNACK the cursors start
+    // over from the oldest record, so nothing held in memory here is needed any more.
+    stats_.retries += inflight_.size();
+    inflight_.clear();
+    retry_.clear();
+    client_.disconnect();
+    schedule_reconnect();
+}
+
+void Uplink::became_ready() {
+    state_ = State::Ready;
+    reconnect_backoff_.reset();
+    const std::int64_t last = store_.last_id();
+    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
+    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    backlog_cursor_ = 0;
+    backlog_end_ = live_from;
+    live_cursor_ = live_from - 1;
+    backlog_more_ = backlog_end_ > 1;
+    live_more_ = true;
+    util::log_info("uplink: connected; " + std::to_string(live_from > 1 ? live_from - 1 : 0) +
+                   " ids of backlog go via resume/batch");
+    fill_window();
+}
+
+void Uplink::on_event(const mqtt::Event& event) {
+    using Kind = mqtt::Event::Kind;
+    switch (event.kind) {
+        case Kind::Connected:
+            if (state_ != State::Connecting) return;
+            hub_attempts_mono_.push_back(clock_.mono_ms());
+            ++stats_.connects;
+            state_ = State::Subscribing;
+            // Replies reach only a client that subscribed before it published (EnOS SDKs).
+            if (!client_.subscribe({enos::Topics::reply_of(topics_.post_batch()),
+                                    enos::Topics::reply_of(topics_.resume_batch()),
+                                    enos::Topics::reply_of(topics_.login()),
+                                    enos::Topics::reply_of(topics_.login_batch()),
+                                    enos::Topics::reply_of(topics_.logout())}))
+                connection_down("subscribe refused");
+            return;
+        case Kind::ConnectFailed:
+            if (state_ != State::Connecting) return;
+            if (event.code > 0) hub_attempts_mono_.push_back(clock_.mono_ms());
+            util::log_warning("uplink: cannot connect to " + settings_.mqtt.uri + ": " + event.reason);
+            client_.disconnect();
+            schedule_reconnect();
+            return;
+        case Kind::Subscribed:
+            if (state_ == State::Subscribing) became_ready();
+            return;
+        case Kind::SubscribeFailed:
+            if (state_ == State::Subscribing) connection_down("subscribe failed: " + event.reason);
+            return;
+        case Kind::ConnectionLost:
+            if (state_ == State::Ready || state_ == State::Subscribing) connection_down(event.reason);
+            return;
+        case Kind::PublishFailed:
+            // Which batch is not known; its reply time-out sends it again.
+            util::log_debug("uplink: a publish failed: " + event.reason);
+            return;
+        case Kind::Message:
+            if (ends_with(event.topic, "_reply")) on_reply(event.topic, event.payload);
+            return;
+    }
+}
+
+void Uplink::on_records_committed() {
+    live_more_ = true;
+    if (state_ == State::Ready) fill_window();
+}
+
+void Uplink::tick() {
+    const std::int64_t now = clock_.mono_ms();
+    if (state_ == State::Idle) return;
+    if (state_ == State::Waiting) {
+        if (now >= reconnect_at_mono_) connect_now();
+        return;
+    }
+    if (state_ != State::Ready) return;
+    check_timeouts();
+    fill_window();
+}
+
+std::int64_t Uplink::next_wakeup_mono() const {
+    if (state_ == State::Waiting) return reconnect_at_mono_;
+    if (state_ != State::Ready) return kNever;
+    std::int64_t next = kNever;
+    for (const auto& [id, f] : inflight_) next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
+    if (inflight_.size() < settings_.uplink.inflight)
+        for (const auto& b : retry_) next = std::min(next, b.due_mono);
+    return next;
+}
+
+std::size_t Uplink::byte_budget() const {
+    const std::size_t overhead = enos::batch_overhead_bytes(20);
+    return byte_limit_ > overhead ? byte_limit_ - overhead : 1;
+}
+
+bool Uplink::next_batch(Batch& out) {
+    const std::int64_t now = clock_.mono_ms();
+    // A due retry goes first: those records are the oldest in flight.
+    for (auto it = retry_.begin(); it != retry_.end(); ++it) {
+        if (it->due_mono <= now) {
+            out = std::move(*it);
+            retry_.erase(it);
+            ++stats_.retries;
+            return true;
+        }
+    }
+    // Memory stays bounded: no new records while the window plus the retries are full.
+    if (inflight_.size() + retry_.size() >= settings_.uplink.inflight) return false;
+
+    store::FetchRange range;
+    range.max_records = settings_.uplink.batch_max_records;
+    range.max_bytes = byte_budget();
+    // Live data must not wait behind a week of backlog: alternate while both have records.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        const bool live = (prefer_live_ && live_more_) || !backlog_more_;
+        if (live && live_more_) {
+            range.after_id = live_cursor_;
+            range.before_id = std::numeric_limits<std::int64_t>::max();
+            out.records = store_.fetch(range);
+            out.resume = false;
+            if (!out.records.empty()) {
+                live_cursor_ = out.records.back().id;  // live_more_ stays: an empty fetch clears it
+                prefer_live_ = false;
+                return true;
+            }
+            live_more_ = false;
+        } else if (backlog_more_) {
+            range.after_id = backlog_cursor_;
+            range.before_id = backlog_end_;
+            out.records = store_.fetch(range);
+            out.resume = true;
+            if (!out.records.empty()) {
+                backlog_cursor_ = out.records.back().id;
+                prefer_live_ = true;
+                return true;
+            }
+            backlog_more_ = false;
+        }
+        if (!live_more_ && !backlog_more_) return false;
+    }
+    return false;
+}
+
+void Uplink::fill_window() {
+    while (state_ == State::Ready && inflight_.size() < settings_.uplink.inflight) {
+        Batch batch;
+        if (!next_batch(batch)) return;
+        if (!send(std::move(batch))) return;
+    }
+}
+
+bool Uplink::send(Batch batch) {
+    const std::string id = std::to_string(next_request_id_++);
+    enos::BatchFlags flags;
+    flags.resume = batch.resume;
+    flags.skip_invalid_measurepoints = settings_.uplink.skip_invalid_measurepoints;
+    switch (settings_.uplink.allow_offline_subdevice) {
+        case config::AllowOffline::True: flags.allow_offline_subdevice = true; break;
+        case config::AllowOffline::False: flags.allow_offline_subdevice = false; break;
+        case config::AllowOffline::Auto:
+            // Sub-device sessions are not logged in by this version: a batch that holds any
+            // sub-device's record must say so, or the hub rejects it whole (1212).
+            flags.allow_offline_subdevice =
+                std::any_of(batch.records.begin(), batch.records.end(),
+                            [this](const store::Record& r) { return settings_.subdevices.count(r.device) > 0; });
+            break;
+    }
+    std::vector<std::string_view> bodies;
+    bodies.reserve(batch.records.size());
+    for (const auto& r : batch.records) bodies.emplace_back(r.body);
+    const std::string payload = enos::encode_batch(id, flags, bodies);
+    const std::string& topic = batch.resume ? topics_.resume_batch() : topics_.post_batch();
+    if (!client_.publish(topic, payload)) {
+        // The client refused at once (connection going down): keep the batch for later.
+        batch.due_mono = clock_.mono_ms() + retry_backoff_.next_ms();
+        retry_.push_front(std::move(batch));
+        return false;
+    }
+    ++stats_.batches_sent;
+    inflight_.emplace(id, InFlight{std::move(batch), clock_.mono_ms()});
+    return true;
+}
+
+void Uplink::on_reply(const std::string& topic, const std::string& payload) {
+    (void)topic;
+    const auto reply = enos::parse_reply(payload);
+    if (!reply) {
+        util::log_warning("uplink: unreadable reply on " + topic);
+        return;
+    }
+    auto it = inflight_.find(reply->id);
+    if (it == inflight_.end()) return;  // late reply to a batch already sent again
+    InFlight entry = std::move(it->second);
+    inflight_.erase(it);
+    stats_.last_code = reply->code;
+    stats_.last_reply_ms = clock_.wall_ms();
+    if (reply->code != 200)
+        util::log_warning("uplink: batch " + reply->id + " of " + std::to_string(entry.batch.records.size()) +
+                          " records: code " + std::to_string(reply->code) +
+                          (reply->message.empty() ? std::string() : " (" + reply->message + ")"));
+    handle_reply(std::move(entry), reply->code);
+    fill_window();
+}
+
+void Uplink::handle_reply(InFlight entry, int code) {
+    Batch& batch = entry.batch;
+    switch (enos::classify(code)) {
+        case enos::ReplyAction::Delete: {
+            const auto n = batch.records.size();
+            store_.remove(ids_of(batch.records));
+            stats_.delivered += n;
+            retry_backoff_.reset();
+            // Restore a halved byte limit slowly: one eighth of the configured limit per success.
+            byte_limit_ = std::min<std::size_t>(settings_.uplink.batch_max_bytes,
+                                                byte_limit_ + settings_.uplink.batch_max_bytes / 8);
+            const std::int64_t now = clock_.mono_ms();
+            delivered_samples_.emplace_back(now, n);
+            while (!delivered_samples_.empty() && now - delivered_samples_.front().first > kDrainWindowMs)
+                delivered_samples_.pop_front();
+            return;
+        }
+        case enos::ReplyAction::Bisect:
+        case enos::ReplyAction::Relogin:
+            if (batch.records.size() == 1) {
+                if (enos::classify(code) == enos::ReplyAction::Relogin) {
+                    // Not a property of the record: hold it and try again later.
+                    retry_later(std::move(batch));
+                    return;
+                }
+                const auto& r = batch.records.front();
+                util::log_warning("uplink: record of device=" + r.device + " time=" + std::to_string(r.time_ms) +
+                                  " refused with code " + std::to_string(code) + "; moved to dead letters");
+                store_.dead_letter({r.id}, "code_" + std::to_string(code), code);
+                ++stats_.dead_lettered;
+                return;
+            }
+            split_and_retry(std::move(batch));
+            return;
+        case enos::ReplyAction::Shrink:
+            if (batch.records.size() == 1) {
+                store_.dead_letter({batch.records.front().id}, "code_1008", code);
+                ++stats_.dead_lettered;
+                return;
+            }
+            byte_limit_ = std::max<std::size_t>(1, byte_limit_ / 2);
+            split_and_retry(std::move(batch));
+            return;
+        case enos::ReplyAction::Retry:
+            retry_later(std::move(batch));
+            return;
+    }
+}
+
+void Uplink::retry_later(Batch batch) {
+    batch.due_mono = clock_.mono_ms() + retry_backoff_.next_ms();
+    retry_.push_back(std::move(batch));
+}
+
+void Uplink::split_and_retry(Batch batch) {
+    // Split along devices first: a bad record usually means a misconfigured device, and a half
+    // that holds whole devices isolates it in fewer round trips.
+    std::vector<store::Record>& recs = batch.records;
+    std::vector<std::string> devices;
+    for (const auto& r : recs)
+        if (std::find(devices.begin(), devices.end(), r.device) == devices.end()) devices.push_back(r.device);
+    Batch first;
+    Batch second;
+    first.resume = second.resume = batch.resume;
+    if (devices.size() > 1) {
+        const std::set<std::string> left(devices.begin(), devices.begin() + static_cast<long>(devices.size() / 2));
+        for (auto& r : recs) (left.count(r.device) ? first : second).records.push_back(std::move(r));
+    } else {
+        const auto half = static_cast<long>(recs.size() / 2);
+        first.records.assign(std::make_move_iterator(recs.begin()), std::make_move_iterator(recs.begin() + half));
+        second.records.assign(std::make_move_iterator(recs.begin() + half), std::make_move_iterator(recs.end()));
+    }
+    const std::int64_t now = clock_.mono_ms();
+    first.due_mono = second.due_mono = now;
+    // To the front, oldest half first: isolating the bad record goes before anything new.
+    retry_.push_front(std::move(second));
+    retry_.push_front(std::move(first));
+}
+
+void Uplink::check_timeouts() {
+    const std::int64_t now = clock_.mono_ms();
+    for (auto it = inflight_.begin(); it != inflight_.end();) {
+        if (now - it->second.sent_mono >= settings_.uplink.reply_timeout_ms) {
+            ++stats_.timeouts;
+            util::log_warning("uplink: no reply to batch " + it->first + " within " +
+                              std::to_string(settings_.uplink.reply_timeout_ms) + " ms; it will be sent again");
+            retry_later(std::move(it->second.batch));
+            it = inflight_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+UplinkStats Uplink::stats() const {
+    UplinkStats s = stats_;
+    s.connected = state_ == State::Ready;
+    s.inflight = inflight_.size();
+    s.byte_limit = static_cast<std::int64_t>(byte_limit_);
+    switch (state_) {
+        case State::Idle: s.state = "idle"; break;
+        case State::Connecting: s.state = "connecting"; break;
+        case State::Subscribing: s.state = "subscribing"; break;
+        case State::Ready: s.state = "connected"; break;
+        case State::Waiting: s.state = "waiting"; break;
+    }
+    std::uint64_t sum = 0;
+    const std::int64_t now = clock_.mono_ms();
+    for (const auto& [t, n] : delivered_samples_)
+        if (now - t <= kDrainWindowMs) sum += n;
+    s.drain_rate_per_s = static_cast<double>(sum) * 1000.0 / static_cast<double>(kDrainWindowMs);
+    return s;
+}
+
+}  // namespace fieldgate::uplink
