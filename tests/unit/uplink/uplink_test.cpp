@@ -1,0 +1,340 @@
+#include <json/json.h>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fieldgate/enos/batch.hpp"
+#include "fieldgate/uplink/uplink.hpp"
+
+// CppUTest's leak detector redefines new: it comes after every other header.
+#include <CppUTest/TestHarness.h>
+
+using namespace fieldgate;
+
+namespace {
+
+struct Published {
+    std::string topic;
+    std::string payload;
+};
+
+class FakeClient final : public mqtt::Client {
+public:
+    std::vector<mqtt::ConnectOptions> connects;
+    std::vector<std::vector<std::string>> subscriptions;
+    std::vector<Published> published;
+    int disconnects = 0;
+    bool accept_publish = true;
+
+    bool connect(const mqtt::ConnectOptions& o) override {
+        connects.push_back(o);
+        return true;
+    }
+    bool subscribe(const std::vector<std::string>& topics) override {
+        subscriptions.push_back(topics);
+        return true;
+    }
+    bool publish(const std::string& topic, const std::string& payload) override {
+        if (!accept_publish) return false;
+        published.push_back({topic, payload});
+        return true;
+    }
+    void disconnect() override { ++disconnects; }
+};
+
+class FakeStore final : public store::RecordStore {
+public:
+    std::map<std::int64_t, store::Record> records;
+    std::map<std::int64_t, std::pair<std::string, int>> dead;
+    std::int64_t next_id = 1;
+
+    void add(const std::string& device, std::int64_t time_ms, const std::string& pk = "p") {
+        store::Record r;
+        r.id = next_id++;
+        r.device = device;
+        r.time_ms = time_ms;
+        r.body = enos::encode_record(pk, device, time_ms, "{\"v\":" + std::to_string(r.id) + "}");
+        records[r.id] = r;
+    }
+    std::vector<store::Record> fetch(const store::FetchRange& range) override {
+        std::vector<store::Record> out;
+        std::size_t bytes = 0;
+        for (auto it = records.upper_bound(range.after_id); it != records.end() && it->first < range.before_id; ++it) {
+            if (out.size() >= range.max_records) break;
+            if (!out.empty() && bytes + it->second.body.size() > range.max_bytes) break;
+            bytes += it->second.body.size();
+            out.push_back(it->second);
+        }
+        return out;
+    }
+    std::int64_t first_id_at_or_after(std::int64_t t) override {
+        for (const auto& [id, r] : records)
+            if (r.time_ms >= t) return id;
+        return 0;
+    }
+    std::int64_t last_id() override { return records.empty() ? 0 : records.rbegin()->first; }
+    void remove(const std::vector<std::int64_t>& ids) override {
+        for (auto id : ids) records.erase(id);
+    }
+    void dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
+        for (auto id : ids) {
+            dead[id] = {reason, code};
+            records.erase(id);
+        }
+    }
+};
+
+Json::Value parse(const std::string& text) {
+    Json::CharReaderBuilder b;
+    std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    Json::Value v;
+    std::string errs;
+    CHECK_TEXT(r->parse(text.data(), text.data() + text.size(), &v, &errs), errs.c_str());
+    return v;
+}
+
+mqtt::Event event(mqtt::Event::Kind k) {
+    mqtt::Event e;
+    e.kind = k;
+    return e;
+}
+
+}  // namespace
+
+TEST_GROUP(Uplink) {
+    util::FakeClock clock;
+    FakeClient client;
+    FakeStore store;
+    uplink::Settings settings;
+    std::unique_ptr<uplink::Uplink> up;
+
+    void setup() override {
+        settings.product_key = "gwPk";
+        settings.device_key = "gwDk";
+        settings.secret = "gwSecret";
+        settings.mqtt.uri = "tcp://127.0.0.1:1";
+        settings.uplink.inflight = 2;
+        settings.uplink.batch_max_records = 3;
+        settings.uplink.reply_timeout_ms = 30'000;
+        settings.uplink.retry_min_ms = 1000;
+        settings.uplink.retry_max_ms = 8000;
+        settings.subdevices = {"m1", "m2", "m3", "bad"};
+    }
+    void make() { up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7); }
+    void connect() {
+        up->start();
+        up->on_event(event(mqtt::Event::Kind::Connected));
+        up->on_event(event(mqtt::Event::Kind::Subscribed));
+    }
+    void reply(const Published& p, int code) {
+        const Json::Value req = parse(p.payload);
+        mqtt::Event e = event(mqtt::Event::Kind::Message);
+        e.topic = p.topic + "_reply";
+        e.payload = "{\"id\":\"" + req["id"].asString() + "\",\"code\":" + std::to_string(code) + ",\"data\":{}}";
+        up->on_event(e);
+    }
+    // Plays the cloud until nothing is left to answer: code_of decides each batch's code.
+    void serve(const std::function<int(const Json::Value&)>& code_of, int rounds = 200) {
+        std::size_t answered = 0;
+        for (int i = 0; i < rounds; ++i) {
+            if (answered < client.published.size()) {
+                const Published p = client.published[answered++];
+                reply(p, code_of(parse(p.payload)));
+                continue;
+            }
+            const auto next = up->next_wakeup_mono();
+            if (next == INT64_MAX) return;
+            clock.advance(std::max<std::int64_t>(1, next - clock.mono_ms()));
+            up->tick();
+        }
+    }
+};
+
+TEST(Uplink, connects_with_signed_credentials_and_subscribes_to_replies_before_publishing) {
+    store.add("m1", clock.wall_ms());
+    make();
+    up->start();
+    LONGS_EQUAL(1, client.connects.size());
+    STRCMP_EQUAL("gwDk&gwPk", client.connects[0].username.c_str());
+    CHECK(client.connects[0].client_id.rfind("gwPk.gwDk|securemode=2,signmethod=sha256,timestamp=", 0) == 0);
+    LONGS_EQUAL(64, client.connects[0].password.size());
+    up->on_event(event(mqtt::Event::Kind::Connected));
+    LONGS_EQUAL(1, client.subscriptions.size());
+    CHECK(std::find(client.subscriptions[0].begin(), client.subscriptions[0].end(),
+                    "/sys/gwPk/gwDk/thing/measurepoint/post/batch_reply") != client.subscriptions[0].end());
+    LONGS_EQUAL(0, client.published.size());  // not before the subscription is confirmed
+    up->on_event(event(mqtt::Event::Kind::Subscribed));
+    LONGS_EQUAL(1, client.published.size());
+    STRCMP_EQUAL("/sys/gwPk/gwDk/thing/measurepoint/post/batch", client.published[0].topic.c_str());
+}
+
+TEST(Uplink, a_200_deletes_exactly_the_batch_records) {
+    for (int i = 0; i < 3; ++i) store.add("m" + std::to_string(i + 1), clock.wall_ms());
+    make();
+    connect();
+    LONGS_EQUAL(1, client.published.size());
+    const Json::Value req = parse(client.published[0].payload);
+    LONGS_EQUAL(3, req["params"].size());
+    CHECK(req["allowOfflineSubDevice"].asBool());  // auto: sub-devices are not logged in
+    STRCMP_EQUAL("thing.measurepoint.post.batch", req["method"].asCString());
+    store.add("m1", clock.wall_ms());  // arrives while the batch is in flight
+    reply(client.published[0], 200);
+    LONGS_EQUAL(1, store.records.size());
+    LONGS_EQUAL(3, up->stats().delivered);
+    LONGS_EQUAL(200, up->stats().last_code);
+}
+
+TEST(Uplink, the_window_holds_at_most_inflight_batches) {
+    for (int i = 0; i < 20; ++i) store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    LONGS_EQUAL(2, client.published.size());
+    LONGS_EQUAL(2, up->stats().inflight);
+    reply(client.published[0], 200);
+    LONGS_EQUAL(3, client.published.size());
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(20, up->stats().delivered);
+}
+
+TEST(Uplink, no_reply_within_the_timeout_sends_the_same_records_again) {
+    store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    LONGS_EQUAL(1, client.published.size());
+    clock.advance(29'999);
+    up->tick();
+    LONGS_EQUAL(1, client.published.size());
+    clock.advance(1);
+    up->tick();
+    LONGS_EQUAL(1, up->stats().timeouts);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    LONGS_EQUAL(2, client.published.size());
+    CHECK(parse(client.published[0].payload)["params"] == parse(client.published[1].payload)["params"]);
+    LONGS_EQUAL(1, store.records.size());  // nothing was dropped
+}
+
+TEST(Uplink, a_lost_connection_resends_everything_in_flight_after_reconnect) {
+    for (int i = 0; i < 6; ++i) store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    LONGS_EQUAL(2, client.published.size());
+    mqtt::Event lost = event(mqtt::Event::Kind::ConnectionLost);
+    lost.reason = "broker gone";
+    up->on_event(lost);
+    CHECK_FALSE(up->stats().connected);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    LONGS_EQUAL(2, client.connects.size());
+    up->on_event(event(mqtt::Event::Kind::Connected));
+    up->on_event(event(mqtt::Event::Kind::Subscribed));
+    const std::size_t before = client.published.size();
+    CHECK(before == 4);
+    // The first batch after the reconnect starts again from the oldest record.
+    LONGS_EQUAL(parse(client.published[0].payload)["params"][0]["time"].asInt64(),
+                parse(client.published[2].payload)["params"][0]["time"].asInt64());
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
+    settings.uplink.batch_max_records = 16;
+    settings.uplink.inflight = 1;
+    for (int i = 0; i < 16; ++i) store.add(i == 11 ? "bad" : "m" + std::to_string(i % 3 + 1), clock.wall_ms() + i);
+    make();
+    connect();
+    serve([](const Json::Value& req) {
+        for (const auto& r : req["params"])
+            if (r["deviceKey"].asString() == "bad") return 1204;
+        return 200;
+    });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(1, store.dead.size());
+    STRCMP_EQUAL("code_1204", store.dead.at(12).first.c_str());
+    LONGS_EQUAL(1204, store.dead.at(12).second);
+    LONGS_EQUAL(15, up->stats().delivered);
+}
+
+TEST(Uplink, a_transient_code_retries_later_and_never_drops) {
+    store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    int calls = 0;
+    serve([&calls](const Json::Value&) { return ++calls < 4 ? 1009 : 200; });
+    LONGS_EQUAL(4, calls);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(0, store.dead.size());
+    LONGS_EQUAL(1, up->stats().delivered);
+}
+
+TEST(Uplink, code_1008_halves_the_byte_limit_and_splits) {
+    settings.uplink.batch_max_records = 8;
+    settings.uplink.inflight = 1;
+    for (int i = 0; i < 8; ++i) store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    const auto limit = up->stats().byte_limit;
+    serve([](const Json::Value& req) { return req["params"].size() > 2 ? 1008 : 200; }, 20);
+    CHECK(up->stats().byte_limit < limit);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(0, store.dead.size());
+}
+
+TEST(Uplink, old_records_go_via_resume_and_live_ones_are_not_held_behind_them) {
+    settings.uplink.resume_after_ms = 300'000;
+    settings.uplink.batch_max_records = 2;
+    settings.uplink.inflight = 8;
+    for (int i = 0; i < 10; ++i) store.add("m1", clock.wall_ms() - 3'600'000 + i);  // an hour old
+    store.add("m2", clock.wall_ms());
+    make();
+    connect();
+    CHECK(client.published.size() >= 2);
+    bool saw_live = false;
+    for (std::size_t i = 0; i < 2; ++i) {
+        const Json::Value req = parse(client.published[i].payload);
+        if (client.published[i].topic.find("/post/batch") != std::string::npos) {
+            saw_live = true;
+            STRCMP_EQUAL("m2", req["params"][0]["deviceKey"].asCString());
+        } else {
+            STRCMP_EQUAL("/sys/gwPk/gwDk/thing/measurepoint/resume/batch", client.published[i].topic.c_str());
+            STRCMP_EQUAL("thing.measurepoint.resume.batch", req["method"].asCString());
+        }
+    }
+    CHECK_TEXT(saw_live, "the live record must go in one of the first two batches");
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(Uplink, allow_offline_false_is_sent_as_configured) {
+    settings.uplink.allow_offline_subdevice = config::AllowOffline::False;
+    store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    CHECK_FALSE(parse(client.published[0].payload)["allowOfflineSubDevice"].asBool());
+}
+
+TEST(Uplink, reconnects_never_exceed_the_hub_throttle) {
+    make();
+    up->start();
+    std::vector<std::int64_t> hub_attempts;
+    for (int i = 0; i < 12; ++i) {
+        // Each attempt reaches the hub and is refused (CONNACK code 5): those count.
+        mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+        f.code = 5;
+        f.reason = "not authorized";
+        hub_attempts.push_back(clock.mono_ms());
+        up->on_event(f);
+        const std::size_t before = client.connects.size();
+        while (client.connects.size() == before) {
+            clock.advance(std::max<std::int64_t>(1, up->next_wakeup_mono() - clock.mono_ms()));
+            up->tick();
+        }
+    }
+    for (std::size_t i = 3; i < hub_attempts.size(); ++i)
+        CHECK_TEXT(hub_attempts[i] - hub_attempts[i - 3] >= 120'000, "4 attempts within 2 minutes");
+}

@@ -1,0 +1,101 @@
+
+#include "fieldgate/util/backoff.hpp"
+#include "fieldgate/util/json.hpp"
+#include "fieldgate/util/log.hpp"
+#include "fieldgate/util/units.hpp"
+
+// CppUTest's leak detector redefines new: it comes after every other header.
+#include <CppUTest/TestHarness.h>
+
+using namespace fieldgate::util;
+
+TEST_GROUP(Units){};
+
+TEST(Units, durations_take_every_unit) {
+    LONGS_EQUAL(500, *parse_duration_ms("500ms"));
+    LONGS_EQUAL(5000, *parse_duration_ms("5s"));
+    LONGS_EQUAL(600000, *parse_duration_ms("10min"));
+    LONGS_EQUAL(7200000, *parse_duration_ms("2h"));
+    CHECK(30LL * 86400000 == *parse_duration_ms("30d"));
+    LONGS_EQUAL(0, *parse_duration_ms("0s"));
+}
+
+TEST(Units, durations_refuse_garbage) {
+    CHECK_FALSE(parse_duration_ms(""));
+    CHECK_FALSE(parse_duration_ms("5"));      // a unit is required
+    CHECK_FALSE(parse_duration_ms("5 sec"));
+    CHECK_FALSE(parse_duration_ms("-5s"));
+    CHECK_FALSE(parse_duration_ms("1.5s"));
+    CHECK_FALSE(parse_duration_ms("s"));
+    CHECK_FALSE(parse_duration_ms("99999999999999999999d"));
+    CHECK_FALSE(parse_duration_ms("999999999999999d"));  // overflows int64 ms
+}
+
+TEST(Units, sizes_take_binary_units) {
+    CHECK(512 == *parse_size_bytes("512"));
+    CHECK(256 * 1024 == *parse_size_bytes("256KiB"));
+    CHECK(64ULL << 20 == *parse_size_bytes("64MiB"));
+    CHECK(1ULL << 30 == *parse_size_bytes("1GiB"));
+    CHECK_FALSE(parse_size_bytes("1GB"));
+    CHECK_FALSE(parse_size_bytes("KiB"));
+    CHECK_FALSE(parse_size_bytes("99999999999TiB"));
+}
+
+TEST(Units, booleans_take_the_six_words) {
+    CHECK(*parse_bool("true") && *parse_bool("yes") && *parse_bool("on"));
+    CHECK(!*parse_bool("false") && !*parse_bool("no") && !*parse_bool("off"));
+    CHECK_FALSE(parse_bool("1"));
+    CHECK_FALSE(parse_bool("TRUE"));
+}
+
+TEST(Units, durations_format_for_people) {
+    STRCMP_EQUAL("850ms", format_duration_ms(850).c_str());
+    STRCMP_EQUAL("12s", format_duration_ms(12'500).c_str());
+    STRCMP_EQUAL("3min", format_duration_ms(200'000).c_str());
+    STRCMP_EQUAL("2d", format_duration_ms(2 * 86'400'000 + 5).c_str());
+}
+
+TEST(Units, json_strings_are_escaped) {
+    std::string out;
+    append_json_string(out, "a\"b\\c\n\x01");
+    STRCMP_EQUAL("\"a\\\"b\\\\c\\n\\u0001\"", out.c_str());
+}
+
+TEST_GROUP(Backoff){};
+
+TEST(Backoff, delays_double_within_jitter_and_cap) {
+    Backoff b(1000, 8000, 42);
+    const long long expected_base[] = {1000, 2000, 4000, 8000, 8000, 8000};
+    for (long long base : expected_base) {
+        const auto d = b.next_ms();
+        CHECK(d >= base / 2);
+        CHECK(d <= base);
+    }
+}
+
+TEST(Backoff, reset_returns_to_the_minimum) {
+    Backoff b(100, 100000, 1);
+    for (int i = 0; i < 10; ++i) b.next_ms();
+    b.reset();
+    CHECK(b.next_ms() <= 100);
+}
+
+TEST(Backoff, jitter_spreads_gateways) {
+    Backoff a(1000, 60000, 1);
+    Backoff b(1000, 60000, 2);
+    bool differ = false;
+    for (int i = 0; i < 6; ++i) differ |= a.next_ms() != b.next_ms();
+    CHECK(differ);
+}
+
+TEST_GROUP(RateLimit){};
+
+TEST(RateLimit, lets_one_message_through_per_interval_and_counts_the_rest) {
+    RateLimit r(60'000);
+    CHECK(r.allow(0));
+    CHECK_FALSE(r.allow(1000));
+    CHECK_FALSE(r.allow(2000));
+    CHECK(r.allow(60'000));
+    LONGS_EQUAL(2, r.suppressed());
+    CHECK_FALSE(r.allow(60'001));
+}

@@ -1,0 +1,180 @@
+// fieldgatectl: asks a running fieldgated over its control socket and prints the answer,
+// compact enough to read over a slow link.
+#include <json/json.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/daemon/control_server.hpp"
+#include "fieldgate/util/units.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: fieldgatectl [-c FILE] COMMAND [--json]\n"
+    "Commands:\n"
+    "  status          devices, store and uplink of the running fieldgated\n"
+    "  values DEVICE   the device's last decoded values and their time\n"
+    "  dead-letters    records set aside (refused by the cloud, too old, evicted)\n"
+    "Options:\n"
+    "  -c, --config FILE  configuration file (default /etc/fieldgate/fieldgate.ini); names the control socket\n"
+    "      --json         print the daemon's JSON answer as it is\n"
+    "Exit status: 0 ok, 1 bad usage or configuration, 3 no daemon running.\n";
+
+constexpr int kExitNoDaemon = 3;
+
+Json::Value parse(const std::string& text) {
+    Json::CharReaderBuilder b;
+    const std::unique_ptr<Json::CharReader> r(b.newCharReader());
+    Json::Value v;
+    std::string errs;
+    if (!r->parse(text.data(), text.data() + text.size(), &v, &errs))
+        throw std::runtime_error("unreadable answer from fieldgated: " + errs);
+    return v;
+}
+
+std::string ago(std::int64_t now_ms, std::int64_t then_ms) {
+    if (then_ms <= 0) return "never";
+    return fieldgate::util::format_duration_ms(now_ms - then_ms) + " ago";
+}
+
+std::string human_bytes(double b) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        ++u;
+    }
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, units[u]);
+    return buf;
+}
+
+void print_status(const Json::Value& s) {
+    const std::int64_t now = s["now_ms"].asInt64();
+    const Json::Value& devs = s["devices"];
+    const Json::Value& st = s["store"];
+    const Json::Value& up = s["uplink"];
+    unsigned online = 0;
+    for (const auto& d : devs) online += d["online"].asBool() ? 1U : 0U;
+    std::printf("fieldgated %s, up %s: %u/%u devices online, %llu buffered, uplink %s\n", s["version"].asCString(),
+                fieldgate::util::format_duration_ms(now - s["started_ms"].asInt64()).c_str(), online, devs.size(),
+                static_cast<unsigned long long>(st["records"].asUInt64()), up["state"].asCString());
+    std::printf("\n%-16s %-24s %-16s %4s %-7s %-11s %-12s %8s %7s\n", "DEVICE", "PRODUCT/DEVICE KEY", "BUS", "UNIT",
+                "ONLINE", "SESSION", "LAST GOOD", "OK", "FAILED");
+    for (const auto& d : devs) {
+        std::string keys = d["product_key"].asString().empty() ? "(gateway)"
+                                                              : d["product_key"].asString() + "/" + d["device_key"].asString();
+        std::printf("%-16s %-24s %-16s %4d %-7s %-11s %-12s %8llu %7llu\n", d["name"].asCString(), keys.c_str(),
+                    d["bus"].asCString(), d["unit_id"].asInt(), d["online"].asBool() ? "yes" : "NO",
+                    d["cloud_session"].asCString(), ago(now, d["last_good_poll_ms"].asInt64()).c_str(),
+                    static_cast<unsigned long long>(d["polls_ok"].asUInt64()),
+                    static_cast<unsigned long long>(d["polls_failed"].asUInt64()));
+        if (!d["online"].asBool() && !d["last_error"].asString().empty())
+            std::printf("  ^ %s\n", d["last_error"].asCString());
+    }
+    std::string dead;
+    for (const auto& reason : st["dead_letters"].getMemberNames())
+        dead += (dead.empty() ? "" : ", ") + reason + "=" + st["dead_letters"][reason].asString();
+    std::printf("\nstore:  %llu records, %s (file %s of %s), oldest %s; dead letters: %s\n",
+                static_cast<unsigned long long>(st["records"].asUInt64()), human_bytes(st["bytes"].asDouble()).c_str(),
+                human_bytes(st["file_bytes"].asDouble()).c_str(), human_bytes(st["max_bytes"].asDouble()).c_str(),
+                ago(now, st["oldest_ms"].asInt64()).c_str(), dead.empty() ? "none" : dead.c_str());
+    std::string eta = up["eta_s"].isNull() ? "unknown" : fieldgate::util::format_duration_ms(
+                                                              static_cast<std::int64_t>(up["eta_s"].asDouble() * 1000));
+    std::printf("uplink: %s %s, %llu in flight, %llu delivered (%.1f/s, backlog eta %s), last reply %d %s\n",
+                up["state"].asCString(), up["uri"].asCString(), static_cast<unsigned long long>(up["inflight"].asUInt64()),
+                static_cast<unsigned long long>(up["delivered"].asUInt64()), up["drain_rate_per_s"].asDouble(),
+                eta.c_str(), up["last_code"].asInt(), ago(now, up["last_reply_ms"].asInt64()).c_str());
+}
+
+void print_values(const Json::Value& v) {
+    std::printf("%s: %s, read %s\n", v["device"].asCString(), v["online"].asBool() ? "online" : "OFFLINE",
+                v["time_ms"].asInt64() > 0 ? (std::to_string(v["time_ms"].asInt64()) + " ms").c_str() : "never");
+    Json::StreamWriterBuilder w;
+    w["indentation"] = "";
+    for (const auto& name : v["measurepoints"].getMemberNames())
+        std::printf("  %-24s %s\n", name.c_str(), Json::writeString(w, v["measurepoints"][name]).c_str());
+    if (!v["last_error"].asString().empty()) std::printf("  last error: %s\n", v["last_error"].asCString());
+}
+
+void print_dead_letters(const Json::Value& v) {
+    const Json::Value& list = v["dead_letters"];
+    if (list.empty()) {
+        std::printf("no dead letters\n");
+        return;
+    }
+    std::printf("%-10s %-16s %-15s %-12s %s\n", "RECORD", "DEVICE", "TIME MS", "REASON", "BODY");
+    for (const auto& d : list)
+        std::printf("%-10lld %-16s %-15lld %-12s %s\n", static_cast<long long>(d["record_id"].asInt64()),
+                    d["device"].asCString(), static_cast<long long>(d["time_ms"].asInt64()), d["reason"].asCString(),
+                    d["body"].asCString());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string path = "/etc/fieldgate/fieldgate.ini";
+    bool json = false;
+    std::vector<std::string> words;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if ((arg == "-c" || arg == "--config") && i + 1 < argc) path = argv[++i];
+        else if (arg == "--json") json = true;
+        else if (arg == "-h" || arg == "--help") {
+            std::cout << kUsage;
+            return 0;
+        } else if (!arg.empty() && arg[0] == '-') {
+            std::cerr << "fieldgatectl: unknown option '" << arg << "'\n" << kUsage;
+            return 1;
+        } else words.push_back(arg);
+    }
+    if (words.empty()) {
+        std::cerr << kUsage;
+        return 1;
+    }
+    std::string request;
+    if (words[0] == "status" && words.size() == 1) request = "status";
+    else if (words[0] == "values" && words.size() == 2) request = "values " + words[1];
+    else if (words[0] == "dead-letters" && words.size() == 1) request = "dead-letters";
+    else {
+        std::cerr << "fieldgatectl: unknown command\n" << kUsage;
+        return 1;
+    }
+
+    auto loaded = fieldgate::config::load(path);
+    if (!loaded.config) {
+        for (const auto& e : loaded.errors) std::cerr << e << "\n";
+        return 1;
+    }
+    std::string reply;
+    try {
+        reply = fieldgate::daemon::control_request(loaded.config->gateway.control_socket, request);
+    } catch (const std::exception& e) {
+        std::cerr << "fieldgatectl: " << e.what() << "\n";
+        return kExitNoDaemon;
+    }
+    try {
+        const Json::Value v = parse(reply);
+        if (v.isObject() && v.isMember("error")) {
+            std::cerr << "fieldgatectl: " << v["error"].asString() << "\n";
+            return 1;
+        }
+        if (json) {
+            std::cout << reply;
+            if (!reply.empty() && reply.back() != '\n') std::cout << "\n";
+            return 0;
+        }
+        if (request == "status") print_status(v);
+        else if (request == "dead-letters") print_dead_letters(v);
+        else print_values(v);
+    } catch (const std::exception& e) {
+        std::cerr << "fieldgatectl: " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}
