@@ -1,0 +1,278 @@
+#include "options.hpp"
+
+#include <arpa/inet.h>
+#include <ini.h>
+
+#include <charconv>
+#include <cstdio>
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+
+namespace fieldgate::sim {
+
+namespace {
+
+template <typename T>
+bool parse_int(std::string_view text, T& out, long long min, long long max) {
+    long long v = 0;
+    const auto res = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (res.ec != std::errc() || res.ptr != text.data() + text.size() || v < min || v > max) return false;
+    out = static_cast<T>(v);
+    return true;
+}
+
+// "15020-15069", "1,2,5-7": values in the order given.
+bool parse_list(std::string_view text, long long min, long long max, std::vector<long long>& out) {
+    while (!text.empty()) {
+        const auto comma = text.find(',');
+        const std::string_view item = text.substr(0, comma);
+        text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+        const auto dash = item.find('-');
+        long long first = 0;
+        long long last = 0;
+        if (!parse_int(item.substr(0, dash), first, min, max)) return false;
+        last = first;
+        if (dash != std::string_view::npos && !parse_int(item.substr(dash + 1), last, min, max)) return false;
+        if (last < first) return false;
+        for (long long v = first; v <= last; ++v) out.push_back(v);
+    }
+    return !out.empty();
+}
+
+bool valid_ipv4(const std::string& text) {
+    in_addr addr{};
+    return inet_pton(AF_INET, text.c_str(), &addr) == 1;
+}
+
+struct IniState {
+    std::string file;
+    int line = 0;
+    FILE* stream = nullptr;
+    Options* options = nullptr;
+    std::vector<std::string>* errors = nullptr;
+    std::map<std::string, std::size_t> device_index;         // section name -> options->devices
+    std::set<std::pair<std::string, std::string>> seen;      // (section, key): a key given twice is an error
+    std::set<std::string> has_port;
+};
+
+// inih calls the reader once per line, so counting here gives the handler its line number
+// without rebuilding inih with INI_HANDLER_LINENO.
+char* read_line(char* str, int num, void* stream) {
+    auto* st = static_cast<IniState*>(stream);
+    char* got = std::fgets(str, num, st->stream);
+    if (got != nullptr) ++st->line;
+    return got;
+}
+
+int on_key(void* user, const char* section_c, const char* name_c, const char* value_c) {
+    auto* st = static_cast<IniState*>(user);
+    const std::string section = section_c;
+    const std::string name = name_c;
+    const std::string value = value_c;
+    auto fail = [&](const std::string& what) {
+        st->errors->push_back(st->file + ":" + std::to_string(st->line) + ": [" + section + "] " + name + ": " + what);
+        return 1;  // keep going: report every problem in one run
+    };
+    if (!st->seen.emplace(section, name).second) return fail("given twice in this section");
+
+    if (section == "sim") {
+        if (name == "listen") {
+            if (!valid_ipv4(value)) return fail("'" + value + "' is not an IPv4 address; e.g. 127.0.0.1");
+            st->options->listen = value;
+        } else if (name == "unknown_unit") {
+            if (value == "exception") st->options->unknown_unit = UnknownUnit::Exception;
+            else if (value == "silent") st->options->unknown_unit = UnknownUnit::Silent;
+            else return fail("'" + value + "' is not accepted; exception | silent");
+        } else {
+            return fail("unknown key; accepted: listen, unknown_unit");
+        }
+        return 1;
+    }
+
+    constexpr std::string_view kPrefix = "device.";
+    if (section.compare(0, kPrefix.size(), kPrefix) != 0 || section.size() == kPrefix.size()) {
+        return fail("unknown section; accepted: [sim], [device.NAME]");
+    }
+    auto [it, added] = st->device_index.emplace(section, st->options->devices.size());
+    if (added) {
+        DeviceSpec d;
+        d.name = section.substr(kPrefix.size());
+        // Default seed: the device's position among the file's devices, from 1, so devices
+        // written without a seed still serve distinct values.
+        d.seed = static_cast<int>(st->device_index.size());
+        st->options->devices.push_back(d);
+    }
+    DeviceSpec& d = st->options->devices[it->second];
+    if (name == "port") {
+        st->has_port.insert(section);  // given, even if wrong: one message about it is enough
+        if (!parse_int(value, d.port, 0, 65535)) return fail("'" + value + "' is not a port; 1..65535, or 0 for any free one");
+    } else if (name == "unit_id") {
+        if (!parse_int(value, d.unit_id, 0, 255)) return fail("'" + value + "' is not a unit id; 0..255");
+    } else if (name == "profile") {
+        const auto p = parse_profile(value);
+        if (!p) return fail("'" + value + "' is not a profile; demo | bench");
+        d.profile = *p;
+    } else if (name == "seed") {
+        if (!parse_int(value, d.seed, 0, kMaxSeed)) return fail("'" + value + "' is not a seed; 0.." + std::to_string(kMaxSeed));
+    } else {
+        return fail("unknown key; accepted: port, unit_id, profile, seed");
+    }
+    return 1;
+}
+
+void read_ini(const std::string& path, Options& options, std::vector<std::string>& errors) {
+    IniState st;
+    st.file = path;
+    st.options = &options;
+    st.errors = &errors;
+    st.stream = std::fopen(path.c_str(), "re");
+    if (st.stream == nullptr) {
+        errors.push_back(path + ": cannot open");
+        return;
+    }
+    const int rc = ini_parse_stream(read_line, &st, on_key, &st);
+    std::fclose(st.stream);
+    if (rc > 0 && errors.empty()) errors.push_back(path + ":" + std::to_string(rc) + ": not an INI line; expected [section] or key = value");
+    for (const auto& entry : st.device_index) {
+        if (st.has_port.count(entry.first) == 0) {
+            errors.push_back(path + ": [" + entry.first + "] port: missing; every device needs a port");
+        }
+    }
+}
+
+}  // namespace
+
+const char* usage() {
+    return "usage: fieldgate-modbus-sim [-c FILE] [--listen ADDR] [--ports LIST [--units LIST]]\n"
+           "                            [--profile demo|bench] [--seed N] [--unknown-unit exception|silent]\n"
+           "                            [--verbose] [--help]\n"
+           "\n"
+           "Serves simulated Modbus TCP devices with known, time-dependent values (see README.md).\n"
+           "\n"
+           "  -c, --config FILE   devices from an INI file ([sim], [device.NAME] sections)\n"
+           "  --listen ADDR       IPv4 address to bind (default 127.0.0.1)\n"
+           "  --port, --ports LIST  one device per port and unit, e.g. 15020-15069 or 15020,15030\n"
+           "  --units LIST        unit ids served on every --ports port (default 1), e.g. 1-50\n"
+           "  --profile NAME      profile of the --ports devices (default demo)\n"
+           "  --seed N            seed of the first --ports device; each next device gets N+1 (default 1)\n"
+           "  --unknown-unit MODE a request for a unit no device has: 'exception' replies exception\n"
+           "                      0x0B (default), 'silent' does not answer\n"
+           "  -v, --verbose       one line per request on stderr\n"
+           "  -h, --help          this text\n"
+           "\n"
+           "Prints \"listening on ADDR:PORT units U,...\" per port once all are bound. Stops on SIGTERM or\n"
+           "SIGINT (exit 0). Exit 1: bad options or configuration, or a port that cannot be bound.\n";
+}
+
+std::vector<std::string> parse_options(int argc, const char* const* argv, Options& options) {
+    std::vector<std::string> errors;
+    std::vector<std::string> configs;
+    std::string ports_text;
+    std::string units_text;
+    std::string profile_text = "demo";
+    std::string seed_text = "1";
+    std::string listen_text;
+
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        std::string value;
+        bool has_value = false;
+        if (arg.rfind("--", 0) == 0) {
+            const auto eq = arg.find('=');
+            if (eq != std::string::npos) {
+                value = arg.substr(eq + 1);
+                arg = arg.substr(0, eq);
+                has_value = true;
+            }
+        }
+        auto take = [&](std::string& into) {
+            if (has_value) {
+                into = value;
+            } else if (i + 1 < argc) {
+                into = argv[++i];
+            } else {
+                errors.push_back(arg + ": needs a value");
+            }
+        };
+        if (arg == "-h" || arg == "--help") {
+            options.help = true;
+        } else if (arg == "-v" || arg == "--verbose") {
+            options.verbose = true;
+        } else if (arg == "-c" || arg == "--config") {
+            configs.emplace_back();
+            take(configs.back());
+        } else if (arg == "--listen") {
+            take(listen_text);
+        } else if (arg == "--port" || arg == "--ports") {
+            take(ports_text);
+        } else if (arg == "--units") {
+            take(units_text);
+        } else if (arg == "--profile") {
+            take(profile_text);
+        } else if (arg == "--seed") {
+            take(seed_text);
+        } else if (arg == "--unknown-unit") {
+            std::string mode;
+            take(mode);
+            if (mode == "exception") options.unknown_unit = UnknownUnit::Exception;
+            else if (mode == "silent") options.unknown_unit = UnknownUnit::Silent;
+            else errors.push_back("--unknown-unit: '" + mode + "' is not accepted; exception | silent");
+        } else {
+            errors.push_back(arg + ": unknown option; see --help");
+        }
+    }
+    if (options.help) return {};
+
+    for (const auto& path : configs) read_ini(path, options, errors);
+    if (!listen_text.empty()) {  // the command line wins over [sim] listen
+        if (valid_ipv4(listen_text)) options.listen = listen_text;
+        else errors.push_back("--listen: '" + listen_text + "' is not an IPv4 address; e.g. 127.0.0.1");
+    }
+
+    if (!ports_text.empty()) {
+        std::vector<long long> ports;
+        std::vector<long long> units;
+        int seed = 0;
+        const auto profile = parse_profile(profile_text);
+        if (!parse_list(ports_text, 0, 65535, ports)) errors.push_back("--ports: '" + ports_text + "' is not a port list; e.g. 15020-15069");
+        if (!parse_list(units_text.empty() ? "1" : units_text, 0, 255, units)) {
+            errors.push_back("--units: '" + units_text + "' is not a unit list; e.g. 1-50, ids 0..255");
+        }
+        if (!profile) errors.push_back("--profile: '" + profile_text + "' is not a profile; demo | bench");
+        if (!parse_int(seed_text, seed, 0, kMaxSeed)) errors.push_back("--seed: '" + seed_text + "' is not a seed; 0.." + std::to_string(kMaxSeed));
+        if (seed + static_cast<long long>(ports.size() * units.size()) - 1 > kMaxSeed) {
+            errors.push_back("--seed: the last device's seed would pass " + std::to_string(kMaxSeed));
+        } else if (profile) {
+            for (long long port : ports) {
+                for (long long unit : units) {
+                    DeviceSpec d;
+                    d.name = std::to_string(port) + "/" + std::to_string(unit);
+                    d.port = static_cast<std::uint16_t>(port);
+                    d.unit_id = static_cast<std::uint8_t>(unit);
+                    d.profile = *profile;
+                    d.seed = seed++;
+                    options.devices.push_back(d);
+                }
+            }
+        }
+    } else if (!units_text.empty()) {
+        errors.push_back("--units: needs --port or --ports");
+    }
+
+    if (options.devices.empty() && errors.empty()) errors.push_back("nothing to serve: give -c FILE or --ports LIST; see --help");
+
+    // A port given as 0 gets one kernel-chosen port for all its devices, so (0, unit) pairs clash too.
+    std::map<std::pair<unsigned, unsigned>, std::string> taken;
+    for (const auto& d : options.devices) {
+        auto [it, added] = taken.emplace(std::make_pair(d.port, d.unit_id), d.name);
+        if (!added) {
+            errors.push_back("device " + d.name + ": port " + std::to_string(d.port) + " unit " +
+                             std::to_string(d.unit_id) + " is already served by device " + it->second);
+        }
+    }
+    return errors;
+}
+
+}  // namespace fieldgate::sim
