@@ -15,6 +15,7 @@ enum class ValueType { Bool, Int16, Uint16, Int32, Uint32, Int64, Uint64, Float3
 
 /// Byte/word order of multi-register values, named after the bytes' positions on the wire for
 /// a 32-bit value whose big-endian bytes are A B C D. 64-bit values extend the same pattern.
+/// int16/uint16 accept only ABCD and BADC (the register's two bytes swapped); see point_grammar.hpp.
 enum class ByteOrder { ABCD, CDAB, BADC, DCBA };
 
 /// One measurepoint of a model: `<id> = <table>:<address> <type> [order] [scale=F] [offset=F]

@@ -1,0 +1,89 @@
+#pragma once
+// Private to src/config: typed access to one INI section's settings, and the message format.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fieldgate/config/ini_reader.hpp"
+
+namespace fieldgate::config::detail {
+
+/// Collects messages, formatted `FILE:LINE: [SECTION] KEY: what is wrong; what is accepted`.
+class Report {
+public:
+    Report(std::vector<std::string>& errors, std::vector<std::string>& warnings)
+        : errors_(errors), warnings_(warnings) {}
+
+    /// `key` empty: the message is about the section as a whole.
+    void error(const IniSection& section, int line, std::string_view key, std::string_view what);
+    void warning(const IniSection& section, int line, std::string_view key, std::string_view what);
+    void error(std::string text) { errors_.push_back(std::move(text)); }
+
+private:
+    std::vector<std::string>& errors_;
+    std::vector<std::string>& warnings_;
+};
+
+/// One section's settings, each taken once by name. Keys given twice are reported on
+/// construction; keys never asked for are reported as unknown by finish(), so a reader that asks
+/// for every key it knows needs no separate list.
+class Fields {
+public:
+    /// `duplicate`: the section was defined before; its values are still checked, but what it
+    /// lacks is not reported (the first definition has it, or is reported itself).
+    Fields(Report& report, const IniSection& section, bool duplicate = false);
+
+    const IniSection& section() const { return section_; }
+    /// The entry for `key` (its first one), or nullptr when absent. Marks `key` as known.
+    const IniEntry* find(std::string_view key);
+    /// Every entry (first of each key), all marked known: for [model.*], whose keys are point ids.
+    std::vector<const IniEntry*> take_all();
+
+    void error(const IniEntry& entry, std::string_view what);
+    /// At the section header's line, e.g. for a missing key; not reported in a duplicate.
+    void error(std::string_view key, std::string_view what);
+    void warning(const IniEntry& entry, std::string_view what);
+
+    /// Typed getters: leave `out` alone when the key is absent or invalid (the error is
+    /// reported). Return the entry when it was given and valid.
+    const IniEntry* text(std::string_view key, std::string& out);
+    /// Non-empty; reports a missing key.
+    const IniEntry* required_text(std::string_view key, std::string& out);
+    const IniEntry* duration(std::string_view key, std::int64_t& out, std::int64_t min_ms, std::int64_t max_ms);
+    const IniEntry* size(std::string_view key, std::uint64_t& out, std::uint64_t min, std::uint64_t max);
+    std::optional<std::int64_t> integer(std::string_view key, std::int64_t min, std::int64_t max);
+    const IniEntry* boolean(std::string_view key, bool& out);
+    template <typename E>
+    const IniEntry* choice(std::string_view key, E& out, const std::vector<std::pair<std::string_view, E>>& choices);
+
+    /// Reports every key no getter asked for.
+    void finish();
+
+private:
+    Report& report_;
+    const IniSection& section_;
+    std::vector<bool> first_;  ///< per entry: the first of its key (later ones are duplicates)
+    std::vector<std::string_view> known_;
+    bool duplicate_;
+};
+
+template <typename E>
+const IniEntry* Fields::choice(std::string_view key, E& out, const std::vector<std::pair<std::string_view, E>>& choices) {
+    const IniEntry* e = find(key);
+    if (!e) return nullptr;
+    std::string accepted;
+    for (const auto& [name, value] : choices) {
+        if (e->value == name) {
+            out = value;
+            return e;
+        }
+        accepted += (accepted.empty() ? "" : " | ") + std::string(name);
+    }
+    error(*e, "bad value " + quote(e->value) + "; accepted: " + accepted);
+    return nullptr;
+}
+
+}  // namespace fieldgate::config::detail
