@@ -9,12 +9,14 @@
 namespace fieldgate::store {
 namespace {
 
+// Record ids are AUTOINCREMENT: the uplink reads by id cursor, and a plain rowid would hand
+// a deleted newest id to the next insert, behind the cursor, never to be sent.
 // Bump with a migration step in SqliteStore's constructor whenever the schema changes.
 constexpr int kSchemaVersion = 1;
 
 constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS records(
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   device TEXT NOT NULL,
   time_ms INTEGER NOT NULL,
   body TEXT NOT NULL);
@@ -234,6 +236,23 @@ std::int64_t SqliteStore::last_id() {
     return sqlite3_step(s) == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
 }
 
+bool SqliteStore::delete_record(std::int64_t id, std::uint64_t& count, std::uint64_t& bytes) {
+    // A RETURNING statement must be stepped to SQLITE_DONE: reset earlier, it is rolled back.
+    sqlite3_stmt* s = st_->remove.get();
+    Reset reset(s);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = SQLITE_ROW;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ++count;
+        bytes += static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
+    }
+    if (rc != SQLITE_DONE) {
+        util::log_error("store " + cfg_.path + ": delete failed: " + sqlite3_errmsg(db_));
+        return false;
+    }
+    return true;
+}
+
 void SqliteStore::remove(const std::vector<std::int64_t>& ids) {
     if (ids.empty()) return;
     Transaction tx(db_);
@@ -243,14 +262,8 @@ void SqliteStore::remove(const std::vector<std::int64_t>& ids) {
     }
     std::uint64_t n = 0;
     std::uint64_t bytes = 0;
-    sqlite3_stmt* s = st_->remove.get();
     for (auto id : ids) {
-        Reset reset(s);
-        sqlite3_bind_int64(s, 1, id);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            ++n;
-            bytes += static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-        }
+        if (!delete_record(id, n, bytes)) return;
     }
     if (tx.commit() != SQLITE_OK) {
         // The records stay and will be sent again: a duplicate in the cloud, never a loss.
@@ -284,13 +297,7 @@ void SqliteStore::dead_letter(const std::vector<std::int64_t>& ids, const std::s
                 return;
             }
         }
-        sqlite3_stmt* s = st_->remove.get();
-        Reset reset(s);
-        sqlite3_bind_int64(s, 1, id);
-        if (sqlite3_step(s) == SQLITE_ROW) {
-            ++n;
-            bytes += static_cast<std::uint64_t>(sqlite3_column_int64(s, 0));
-        }
+        if (!delete_record(id, n, bytes)) return;
     }
     if (tx.commit() != SQLITE_OK) {
         util::log_error("store " + cfg_.path + ": dead-letter commit failed: " + sqlite3_errmsg(db_));

@@ -65,6 +65,7 @@ private:
     std::uint64_t bytes_ = 0;
 
     void exec(const char* sql);
+    bool delete_record(std::int64_t id, std::uint64_t& count, std::uint64_t& bytes);
     [[noreturn]] void fail(const std::string& what, int rc) const;
 };
 

@@ -98,6 +98,21 @@ TEST(SqliteStore, remove_deletes_only_the_named_records) {
     LONGS_EQUAL(5, s.last_id());
 }
 
+TEST(SqliteStore, ids_are_never_reused_after_the_newest_record_is_deleted) {
+    store::SqliteStore s(cfg);
+    s.append(rec("a", 1));
+    s.append(rec("a", 2));
+    s.commit();
+    s.remove({1, 2});
+    s.append(rec("a", 3));
+    s.commit();
+    store::FetchRange after;
+    after.after_id = 2;  // where an uplink cursor stands after sending 1 and 2
+    const auto got = s.fetch(after);
+    LONGS_EQUAL(1, got.size());
+    LONGS_EQUAL(3, got[0].id);
+}
+
 TEST(SqliteStore, dead_letters_keep_the_record_and_its_reason) {
     store::SqliteStore s(cfg);
     s.append(rec("bad", 7));
