@@ -168,3 +168,126 @@ def status(config_path):
     if r.returncode != 0:
         return None
     return json.loads(r.stdout)
+
+
+class ModbusSim:
+    """fieldgate-modbus-sim on loopback; `ports` are the real ports it listens on."""
+
+    def __init__(self, workdir, args, expect_ports=1):
+        self.proc = Proc("modbus-sim", [os.path.join(BIN, "fieldgate-modbus-sim")] + list(args), workdir)
+        lines = wait_until(lambda: self._listening(expect_ports) or (not self.proc.alive() and ["dead"]), 10,
+                           "the Modbus simulator to listen")
+        if not self.proc.alive():
+            raise AssertionError("fieldgate-modbus-sim did not start:\n" + self.proc.log())
+        self.ports = [int(l.split()[2].rsplit(":", 1)[1]) for l in lines]
+
+    @classmethod
+    def from_devices(cls, workdir, devices, profile="demo", extra=()):
+        """devices: [(name, port, unit_id, seed)]; a port of 0 is replaced by a free one (shared by
+        every device that names the same 0-based slot via negative numbers: -1, -2, ...)."""
+        slots = {}
+        text = "[sim]\nlisten = 127.0.0.1\n"
+        for name, port, unit, seed in devices:
+            if port <= 0:
+                port = slots.setdefault(port, free_port())
+            text += "\n[device.%s]\nport = %d\nunit_id = %d\nprofile = %s\nseed = %d\n" % (name, port, unit, profile, seed)
+        conf = write(os.path.join(workdir, "modbus-sim.ini"), text)
+        return cls(workdir, ["-c", conf] + list(extra), expect_ports=len({d[1] for d in devices}))
+
+    def _listening(self, n):
+        lines = [l for l in self.proc.log().splitlines() if l.startswith("listening on ")]
+        return lines if len(lines) >= n else None
+
+    def stop(self):
+        return self.proc.stop()
+
+
+# The demo profile's sub-device model (tools/modbus-sim/README.md) as fieldgated and the cloud
+# simulator each describe it.
+DEMO_MODEL = """tick = holding:0 uint32
+power = holding:2 float32 ABCD
+energy = holding:4 float32 CDAB
+phase = holding:6 int16
+counter = holding:7 uint16
+temp = input:0 int16 scale=0.01
+total = input:1 int32
+"""
+DEMO_PRODUCT = """tick = integer
+power = number
+energy = number
+phase = integer
+counter = integer
+temp = number
+total = integer
+"""
+
+
+class CloudSim:
+    """fieldgate-cloud-sim with its own INI; records() reads what it accepted."""
+
+    def __init__(self, workdir, broker_uri, devices, gw=("gwPk", "gwDk"), product="meterPk", faults=None,
+                 extra_products=""):
+        self.records_path = os.path.join(workdir, "cloud-records.jsonl")
+        self.stats_path = os.path.join(workdir, "cloud-stats.json")
+        text = ("[hub]\nbroker = %s\nrecords = %s\n\n[gateway]\nproduct_key = %s\ndevice_key = %s\n"
+                "device_secret = gwSecret\n\n[product.%s]\n%s\n%s"
+                % (broker_uri, self.records_path, gw[0], gw[1], product, DEMO_PRODUCT, extra_products))
+        for name, pk in devices:
+            text += "\n[device.%s]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = %sSecret\n" % (name, pk, name, name)
+        if faults:
+            text += "\n[faults]\n" + "".join("%s = %s\n" % kv for kv in faults.items())
+        self.conf = write(os.path.join(workdir, "cloud-sim.ini"), text)
+        self.workdir = workdir
+        self.proc = None
+
+    def start(self):
+        self.proc = Proc("cloud-sim", [os.path.join(BIN, "fieldgate-cloud-sim"), "-c", self.conf,
+                                       "--stats", self.stats_path], self.workdir)
+        wait_until(lambda: "ready:" in self.proc.log() or not self.proc.alive(), 15, "the cloud simulator")
+        if not self.proc.alive():
+            raise AssertionError("fieldgate-cloud-sim did not start:\n" + self.proc.log())
+        return self
+
+    def records(self):
+        return read_jsonl(self.records_path)
+
+    def stop(self):
+        return self.proc.stop() if self.proc else None
+
+
+def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), model=DEMO_MODEL, uplink="", store=""):
+    """Writes a fieldgated config; buses: {name: port}, devices: [(name, pk, bus, unit_id)]."""
+    text = ("[gateway]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = gwSecret\ncontrol_socket = %s\n\n"
+            "[mqtt]\nuri = %s\n\n[store]\npath = %s\ncommit_interval = 200ms\n%s\n"
+            "[uplink]\nreply_timeout = 3s\nretry_min = 200ms\nretry_max = 2s\n%s\n"
+            "[model.meter]\n%s\n"
+            % (gw[0], gw[1], os.path.join(workdir, "control.sock"), broker_uri, os.path.join(workdir, "buffer.db"),
+               store, uplink, model))
+    for name, port in buses.items():
+        text += "[bus.%s]\ntype = tcp\nhost = 127.0.0.1\nport = %d\ntimeout = 500ms\n\n" % (name, port)
+    for name, pk, bus, unit in devices:
+        text += ("[device.%s]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = %sSecret\nmodel = meter\n"
+                 "bus = %s\nunit_id = %d\ninterval = 1s\noffline_after = 2\nprobe_max = 2s\n\n"
+                 % (name, pk, name, name, bus, unit))
+    return write(os.path.join(workdir, "fieldgate.ini"), text)
+
+
+def check_demo_record(rec, seed):
+    """Asserts that a cloud record carries exactly what the demo profile served (README formulas).
+
+    tick pins the moment the holding block was served: floor(served_ms / 100)."""
+    mp = rec["measurepoints"]
+    # tick = floor(served_ms / 100) mod 2^32: unwrap it with the record's own time.
+    wraps = round((rec["time"] // 100 - mp["tick"]) / 2 ** 32)
+    tick = mp["tick"] + wraps * 2 ** 32
+    secs = tick // 10
+    where = "%s at %d: %r" % (rec["deviceKey"], rec["time"], mp)
+    assert mp["power"] == seed * 100 + 0.25, where
+    assert mp["energy"] == seed * 10 + secs % 60, where
+    assert mp["phase"] == -seed * 7, where
+    assert mp["counter"] == secs % 1000, where
+    assert abs(mp["temp"] - (2150 + seed) * 0.01) < 1e-9, where
+    assert mp["total"] == seed * 100000 + 1, where
+    # Stamped when the first block's reply arrived: at or after the served time, well within a poll.
+    served_ms = tick * 100
+    assert served_ms - 100 <= rec["time"] < served_ms + 2000, where + " (tick %d)" % tick
