@@ -31,7 +31,7 @@ demo: all
 	@python3 scripts/demo.py --build $(BUILD) $(if $(DURATION),--duration $(DURATION))
 
 footprint: all
-	@sh bench/footprint
+	@python3 bench/footprint --build $(BUILD)
 
 bench: footprint
 

@@ -1,18 +1,15 @@
 #include "fieldgate/enos/sign.hpp"
 
-#include <openssl/sha.h>
-
-#include <array>
+#include "fieldgate/util/sha256.hpp"
 
 namespace fieldgate::enos {
 
 std::string sha256_hex(std::string_view data) {
-    std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
-    SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest.data());
+    const auto digest = util::sha256(data);
     static constexpr char kHex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(digest.size() * 2);
-    for (unsigned char b : digest) {
+    for (std::uint8_t b : digest) {
         out += kHex[b >> 4];
         out += kHex[b & 0x0F];
     }

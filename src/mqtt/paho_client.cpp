@@ -14,6 +14,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "fieldgate/mqtt/paho_library.hpp"
 #include "fieldgate/util/log.hpp"
 
 namespace fieldgate::mqtt {
@@ -54,8 +55,9 @@ struct PahoClient::Callbacks {
         } catch (...) {
             // out of memory: the reply is lost, and the batch times out and is sent again
         }
-        MQTTAsync_freeMessage(&m);
-        MQTTAsync_free(topic);
+        auto* self = static_cast<PahoClient*>(ctx);
+        self->lib_->free_message(&m);
+        self->lib_->free(topic);
         return 1;
     }
     static void connected(void* ctx, MQTTAsync_successData*) noexcept {
@@ -85,7 +87,8 @@ struct PahoClient::Callbacks {
     }
 };
 
-PahoClient::PahoClient(std::string uri) : uri_(std::move(uri)), port_(port_of(uri_)) {
+PahoClient::PahoClient(std::string uri)
+    : uri_(std::move(uri)), port_(port_of(uri_)), lib_(&PahoLibrary::get(uri_.rfind("ssl://", 0) == 0)) {
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
@@ -98,12 +101,12 @@ PahoClient::~PahoClient() {
 void PahoClient::destroy_handle() noexcept {
     if (!handle_) return;
     MQTTAsync h = as_handle(handle_);
-    if (MQTTAsync_isConnected(h)) {
+    if (lib_->is_connected(h)) {
         MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
         opts.timeout = 1000;
-        MQTTAsync_disconnect(h, &opts);
+        lib_->disconnect(h, &opts);
     }
-    MQTTAsync_destroy(&h);
+    lib_->destroy(&h);
     handle_ = nullptr;
     std::lock_guard<std::mutex> lock(mutex_);
     events_.clear();  // anything the old handle said no longer applies
@@ -135,16 +138,16 @@ bool PahoClient::connect(const ConnectOptions& options) {
     create.MQTTVersion = MQTTVERSION_3_1_1;
     create.sendWhileDisconnected = 0;
     MQTTAsync h = nullptr;
-    int rc = MQTTAsync_createWithOptions(&h, uri_.c_str(), options.client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
+    int rc = lib_->create_with_options(&h, uri_.c_str(), options.client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
                                          nullptr, &create);
     if (rc != MQTTASYNC_SUCCESS) {
-        util::log_error("mqtt " + uri_ + ": cannot create client: " + MQTTAsync_strerror(rc));
+        util::log_error("mqtt " + uri_ + ": cannot create client: " + lib_->strerror(rc));
         return false;
     }
     handle_ = h;
-    rc = MQTTAsync_setCallbacks(h, this, &Callbacks::connection_lost, &Callbacks::message_arrived, nullptr);
+    rc = lib_->set_callbacks(h, this, &Callbacks::connection_lost, &Callbacks::message_arrived, nullptr);
     if (rc != MQTTASYNC_SUCCESS) {
-        util::log_error("mqtt " + uri_ + ": cannot set callbacks: " + MQTTAsync_strerror(rc));
+        util::log_error("mqtt " + uri_ + ": cannot set callbacks: " + lib_->strerror(rc));
         return false;
     }
 
@@ -169,9 +172,9 @@ bool PahoClient::connect(const ConnectOptions& options) {
         ssl.verify = 1;  // check the host name too
         opts.ssl = &ssl;
     }
-    rc = MQTTAsync_connect(h, &opts);
+    rc = lib_->connect(h, &opts);
     if (rc != MQTTASYNC_SUCCESS) {
-        util::log_error("mqtt " + uri_ + ": cannot start connecting: " + MQTTAsync_strerror(rc));
+        util::log_error("mqtt " + uri_ + ": cannot start connecting: " + lib_->strerror(rc));
         return false;
     }
     return true;
@@ -211,7 +214,7 @@ bool PahoClient::subscribe(const std::vector<std::string>& topics) {
     ropts.onSuccess = &Callbacks::subscribed;
     ropts.onFailure = &Callbacks::subscribe_failed;
     ropts.context = this;
-    const int rc = MQTTAsync_subscribeMany(as_handle(handle_), static_cast<int>(names.size()), names.data(), qos.data(),
+    const int rc = lib_->subscribe_many(as_handle(handle_), static_cast<int>(names.size()), names.data(), qos.data(),
                                            &ropts);
     return rc == MQTTASYNC_SUCCESS;
 }
@@ -226,7 +229,7 @@ bool PahoClient::publish(const std::string& topic, const std::string& payload) {
     MQTTAsync_responseOptions ropts = MQTTAsync_responseOptions_initializer;
     ropts.onFailure = &Callbacks::publish_failed;
     ropts.context = this;
-    return MQTTAsync_sendMessage(as_handle(handle_), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
+    return lib_->send_message(as_handle(handle_), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
 }
 
 void PahoClient::disconnect() { destroy_handle(); }

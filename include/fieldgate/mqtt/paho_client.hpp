@@ -9,6 +9,8 @@
 
 namespace fieldgate::mqtt {
 
+struct PahoLibrary;
+
 /// Paho MQTT C asynchronous client. Paho calls back on its own threads; the callbacks only
 /// copy what they got into a queue and wake the owner through an eventfd (event_fd()), so they
 /// never block and never touch the owner's state.
@@ -41,8 +43,8 @@ private:
 
     void* handle_ = nullptr;  // MQTTAsync
     std::string uri_;
-    std::string host_;
     int port_ = 0;
+    const PahoLibrary* lib_;
     int event_fd_ = -1;
     std::mutex mutex_;
     std::deque<Event> events_;

@@ -2,6 +2,7 @@
 #include "fieldgate/util/backoff.hpp"
 #include "fieldgate/util/json.hpp"
 #include "fieldgate/util/log.hpp"
+#include "fieldgate/util/sha256.hpp"
 #include "fieldgate/util/units.hpp"
 
 // CppUTest's leak detector redefines new: it comes after every other header.
@@ -98,4 +99,32 @@ TEST(RateLimit, lets_one_message_through_per_interval_and_counts_the_rest) {
     CHECK(r.allow(60'000));
     LONGS_EQUAL(2, r.suppressed());
     CHECK_FALSE(r.allow(60'001));
+}
+
+TEST_GROUP(Sha256){};
+
+namespace {
+std::string hex(const std::array<std::uint8_t, 32>& d) {
+    static const char* k = "0123456789abcdef";
+    std::string s;
+    for (auto b : d) {
+        s += k[b >> 4];
+        s += k[b & 15];
+    }
+    return s;
+}
+}  // namespace
+
+TEST(Sha256, matches_the_fips_180_vectors_across_block_boundaries) {
+    STRCMP_EQUAL("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", hex(sha256("")).c_str());
+    STRCMP_EQUAL("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", hex(sha256("abc")).c_str());
+    STRCMP_EQUAL("248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+                 hex(sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")).c_str());
+    // 55, 56 and 64 bytes: where the padding needs one block, two blocks, or a block of its own.
+    STRCMP_EQUAL("9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+                 hex(sha256(std::string(55, 'a'))).c_str());
+    STRCMP_EQUAL("b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
+                 hex(sha256(std::string(56, 'a'))).c_str());
+    STRCMP_EQUAL("ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+                 hex(sha256(std::string(64, 'a'))).c_str());
 }
