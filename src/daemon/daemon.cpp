@@ -142,6 +142,7 @@ struct Daemon::Impl {
     }
 
     std::string handle_control(const std::string& request) {
+        take_readings();  // the registry is as fresh as the last poll
         const auto st = store->stats();
         const auto up = uplink->stats();
         if (request == "status") return compact(status_json(inputs(st, up)));

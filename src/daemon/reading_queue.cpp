@@ -27,6 +27,7 @@ void ReadingQueue::push(modbus::Reading reading) {
             return;
         }
         items_.push_back(std::move(reading));
+        if (items_.size() != capacity_ / 2) return;
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = write(event_fd_, &one, sizeof one);
