@@ -64,8 +64,9 @@ int bench_sqlite(const std::string& dir, long count) {
     std::remove(path.c_str());
     sqlite3* db = nullptr;
     if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) return 1;
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                     "CREATE TABLE r(id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT, time_ms INTEGER, body TEXT)",
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                 "CREATE TABLE r(id INTEGER PRIMARY KEY AUTOINCREMENT, device TEXT, time_ms INTEGER, body TEXT)",
                  nullptr, nullptr, nullptr);
     sqlite3_stmt* st = nullptr;
     sqlite3_prepare_v2(db, "INSERT INTO r(device, time_ms, body) VALUES(?1, ?2, ?3)", -1, &st, nullptr);

@@ -51,11 +51,14 @@ std::optional<std::string> read_file(const std::string& path, std::string& error
 
 bool is_name(std::string_view name) {
     return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-';
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' ||
+               c == '-';
     });
 }
 
-std::string at(const IniSection& s, int line) { return s.file + ":" + std::to_string(line); }
+std::string at(const IniSection& s, int line) {
+    return s.file + ":" + std::to_string(line);
+}
 
 struct PendingDevice {
     Device device;
@@ -70,7 +73,8 @@ void link_devices(Config& c, const std::vector<PendingDevice>& pending, Report& 
         const Device& d = p.device;
         const IniSection& s = *p.source.section;
         if (p.source.model_line && !c.models.count(d.model)) {
-            report.error(s, p.source.model_line, "model", "no [model." + d.model + "] section; accepted: the name of a [model.*] section");
+            report.error(s, p.source.model_line, "model",
+                         "no [model." + d.model + "] section; accepted: the name of a [model.*] section");
         }
         const Bus* bus = nullptr;
         if (p.source.bus_line && d.bus.compare(0, 6, "tcp://") == 0) {
@@ -85,35 +89,45 @@ void link_devices(Config& c, const std::vector<PendingDevice>& pending, Report& 
                 }
                 bus = &it->second;
             } else {
-                report.error(s, p.source.bus_line, "bus", "bad address " + quote(d.bus) + "; accepted: tcp://host:port");
+                report.error(s, p.source.bus_line, "bus",
+                             "bad address " + quote(d.bus) + "; accepted: tcp://host:port");
             }
         } else if (p.source.bus_line) {
             const auto it = c.buses.find(d.bus);
             if (it != c.buses.end()) {
                 bus = &it->second;
             } else {
-                report.error(s, p.source.bus_line, "bus", "no [bus." + d.bus + "] section; accepted: the name of a [bus.*] section or tcp://host:port");
+                report.error(
+                    s, p.source.bus_line, "bus",
+                    "no [bus." + d.bus + "] section; accepted: the name of a [bus.*] section or tcp://host:port");
             }
         }
         // Modbus RTU: 0 is broadcast (no reply), 248..255 reserved. TCP gateways use any byte.
         if (bus && bus->type == BusType::Rtu && !p.source.unit_line) {
             report.error(s, s.line, "unit_id", "missing, the bus is RTU; accepted: 1..247");
         } else if (bus && bus->type == BusType::Rtu && p.source.unit_ok && (d.unit_id < 1 || d.unit_id > 247)) {
-            report.error(s, p.source.unit_line, "unit_id", std::to_string(d.unit_id) + " on an RTU bus; accepted: 1..247");
+            report.error(s, p.source.unit_line, "unit_id",
+                         std::to_string(d.unit_id) + " on an RTU bus; accepted: 1..247");
         }
 
         if (d.product_key.empty() != d.device_key.empty()) continue;  // reported already
-        const bool own = d.is_gateway() || (d.product_key == c.gateway.product_key && d.device_key == c.gateway.device_key);
+        const bool own =
+            d.is_gateway() || (d.product_key == c.gateway.product_key && d.device_key == c.gateway.device_key);
         if (own && !d.is_gateway()) {
-            report.error(s, s.line, "device_key", "the gateway's own product_key/device_key; accepted: leave both out for the gateway's own points");
+            report.error(
+                s, s.line, "device_key",
+                "the gateway's own product_key/device_key; accepted: leave both out for the gateway's own points");
             continue;
         }
         auto [it, added] = identities.try_emplace({d.product_key, d.device_key}, &p);
         if (!added) {
             const auto& first = *it->second;
-            report.error(s, s.line, "", std::string(own ? "a second device for the gateway itself" : "product_key/device_key used twice") +
-                                            ", first by [" + first.source.section->name + "] at " + at(*first.source.section, first.source.section->line) +
-                                            "; accepted: one device per product_key/device_key");
+            report.error(
+                s, s.line, "",
+                std::string(own ? "a second device for the gateway itself" : "product_key/device_key used twice") +
+                    ", first by [" + first.source.section->name + "] at " +
+                    at(*first.source.section, first.source.section->line) +
+                    "; accepted: one device per product_key/device_key");
         }
     }
 }
@@ -125,8 +139,9 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
         if (s.name.empty()) continue;  // a bad header, reported by the reader
         const auto [first, added] = seen.try_emplace(s.name, &s);
         if (!added) {
-            report.error(s, s.line, "", "section defined twice, first at " + at(*first->second, first->second->line) +
-                                            "; accepted: each section once across the file and conf.d/");
+            report.error(s, s.line, "",
+                         "section defined twice, first at " + at(*first->second, first->second->line) +
+                             "; accepted: each section once across the file and conf.d/");
         }
         Fields f(report, s, !added);
         const auto dot = s.name.find('.');
@@ -134,7 +149,8 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
         const auto name = dot == std::string::npos ? std::string() : s.name.substr(dot + 1);
         const bool named = kind == "bus" || kind == "model" || kind == "device";
         if (named && dot != std::string::npos && !is_name(name)) {
-            report.error(s, s.line, "", "bad name " + quote(name) + "; accepted: letters, digits and _ . - after \"" + kind + ".\"");
+            report.error(s, s.line, "",
+                         "bad name " + quote(name) + "; accepted: letters, digits and _ . - after \"" + kind + ".\"");
         }
         // A duplicate is still read, for its own errors, into a scratch object.
         const bool keep = added && (!named || is_name(name));
@@ -179,12 +195,14 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
     }
     for (const auto* required : {"gateway", "mqtt"}) {
         if (!seen.count(required)) {
-            report.error(main_file + ": [" + required + "]: section missing; accepted: [gateway] with product_key, "
+            report.error(main_file + ": [" + required +
+                         "]: section missing; accepted: [gateway] with product_key, "
                          "device_key and a secret, [mqtt] with uri");
         }
     }
     link_devices(c, pending, report);
-    for (auto& p : pending) c.devices.push_back(std::move(p.device));
+    for (auto& p : pending)
+        c.devices.push_back(std::move(p.device));
 }
 
 }  // namespace
@@ -194,14 +212,18 @@ std::uint32_t Point::width() const {
     switch (type) {
         case ValueType::Bool:
         case ValueType::Int16:
-        case ValueType::Uint16: return count;
+        case ValueType::Uint16:
+            return count;
         case ValueType::Int32:
         case ValueType::Uint32:
-        case ValueType::Float32: return 2U * count;
+        case ValueType::Float32:
+            return 2U * count;
         case ValueType::Int64:
         case ValueType::Uint64:
-        case ValueType::Float64: return 4U * count;
-        case ValueType::String: return string_length;
+        case ValueType::Float64:
+            return 4U * count;
+        case ValueType::String:
+            return string_length;
     }
     return count;
 }
@@ -212,7 +234,8 @@ LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& fi
     std::vector<IniSection> sections;
     for (const auto& [name, text] : files) {
         auto ini = read_ini(name, text);
-        for (auto& e : ini.errors) report.error(std::move(e));
+        for (auto& e : ini.errors)
+            report.error(std::move(e));
         std::move(ini.sections.begin(), ini.sections.end(), std::back_inserter(sections));
     }
     Config c;
@@ -252,7 +275,10 @@ LoadResult load(const std::string& path) {
             if (auto text = read_file(name, error)) {
                 files.emplace_back(name, std::move(*text));
             } else {
-                io_errors.push_back(name + ": cannot read: " + error);
+                std::string message = name;
+                message += ": cannot read: ";
+                message += error;
+                io_errors.push_back(std::move(message));
             }
         }
     } else if (ec) {

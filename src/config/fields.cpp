@@ -22,7 +22,8 @@ std::string format_size(std::uint64_t bytes) {
 
 // Names from the file as they are when plain, quoted when they hold blanks or junk.
 std::string shown(std::string_view name) {
-    const bool plain = name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7f; });
+    const bool plain =
+        name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) { return c > ' ' && c < 0x7f; });
     return plain ? std::string(name) : quote(name);
 }
 
@@ -130,7 +131,8 @@ const IniEntry* Fields::size(std::string_view key, std::uint64_t& out, std::uint
     const auto range = format_size(min) + ".." + format_size(max);
     const auto bytes = util::parse_size_bytes(e->value);
     if (!bytes) {
-        error(*e, "bad size " + quote(e->value) + "; accepted: " + range + " as a number, optionally with B, KiB, MiB, GiB or TiB");
+        error(*e, "bad size " + quote(e->value) + "; accepted: " + range +
+                      " as a number, optionally with B, KiB, MiB, GiB or TiB");
         return nullptr;
     }
     if (*bytes < min || *bytes > max) {

@@ -71,7 +71,8 @@ private:
 };
 
 template <typename E>
-const IniEntry* Fields::choice(std::string_view key, E& out, const std::vector<std::pair<std::string_view, E>>& choices) {
+const IniEntry* Fields::choice(std::string_view key, E& out,
+                               const std::vector<std::pair<std::string_view, E>>& choices) {
     const IniEntry* e = find(key);
     if (!e) return nullptr;
     std::string accepted;

@@ -12,7 +12,9 @@ std::string_view strip_inline_comment(std::string_view text) {
     return text;
 }
 
-std::string where(const std::string& file, int line) { return file + ":" + std::to_string(line) + ": "; }
+std::string where(const std::string& file, int line) {
+    return file + ":" + std::to_string(line) + ": ";
+}
 
 }  // namespace
 
@@ -63,7 +65,8 @@ IniFile read_ini(const std::string& file, std::string_view text) {
             }
             const auto name = util::trim(line.substr(1, close - 1));
             if (name.empty()) {
-                out.errors.push_back(where(file, line_no) + "empty section name []; accepted: [gateway] [mqtt] "
+                out.errors.push_back(where(file, line_no) +
+                                     "empty section name []; accepted: [gateway] [mqtt] "
                                      "[store] [uplink] [bus.NAME] [model.NAME] [device.NAME]");
             }
             out.sections.push_back(IniSection{file, std::string(name), line_no, {}});

@@ -14,17 +14,22 @@ constexpr std::string_view kOptions = "ABCD CDAB BADC DCBA scale=F offset=F bit=
 constexpr std::string_view kTypes =
     "bool int16 uint16 int32 uint32 int64 uint64 float32 float64 string[N], arrays TYPE[N]";
 
-constexpr std::array<std::pair<std::string_view, Table>, 4> kTables{{
-    {"holding", Table::Holding}, {"input", Table::Input}, {"coil", Table::Coil}, {"discrete", Table::Discrete}}};
+constexpr std::array<std::pair<std::string_view, Table>, 4> kTables{
+    {{"holding", Table::Holding}, {"input", Table::Input}, {"coil", Table::Coil}, {"discrete", Table::Discrete}}};
 
-constexpr std::array<std::pair<std::string_view, ValueType>, 10> kTypeNames{{
-    {"bool", ValueType::Bool}, {"int16", ValueType::Int16}, {"uint16", ValueType::Uint16},
-    {"int32", ValueType::Int32}, {"uint32", ValueType::Uint32}, {"int64", ValueType::Int64},
-    {"uint64", ValueType::Uint64}, {"float32", ValueType::Float32}, {"float64", ValueType::Float64},
-    {"string", ValueType::String}}};
+constexpr std::array<std::pair<std::string_view, ValueType>, 10> kTypeNames{{{"bool", ValueType::Bool},
+                                                                             {"int16", ValueType::Int16},
+                                                                             {"uint16", ValueType::Uint16},
+                                                                             {"int32", ValueType::Int32},
+                                                                             {"uint32", ValueType::Uint32},
+                                                                             {"int64", ValueType::Int64},
+                                                                             {"uint64", ValueType::Uint64},
+                                                                             {"float32", ValueType::Float32},
+                                                                             {"float64", ValueType::Float64},
+                                                                             {"string", ValueType::String}}};
 
-constexpr std::array<std::pair<std::string_view, ByteOrder>, 4> kOrders{{
-    {"ABCD", ByteOrder::ABCD}, {"CDAB", ByteOrder::CDAB}, {"BADC", ByteOrder::BADC}, {"DCBA", ByteOrder::DCBA}}};
+constexpr std::array<std::pair<std::string_view, ByteOrder>, 4> kOrders{
+    {{"ABCD", ByteOrder::ABCD}, {"CDAB", ByteOrder::CDAB}, {"BADC", ByteOrder::BADC}, {"DCBA", ByteOrder::DCBA}}};
 
 template <typename T, std::size_t N>
 std::optional<T> lookup(const std::array<std::pair<std::string_view, T>, N>& table, std::string_view name) {
@@ -60,17 +65,23 @@ std::vector<std::string_view> split_blanks(std::string_view text) {
     std::vector<std::string_view> out;
     std::size_t i = 0;
     while (i < text.size()) {
-        while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+        while (i < text.size() && (text[i] == ' ' || text[i] == '\t'))
+            ++i;
         const auto start = i;
-        while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+        while (i < text.size() && text[i] != ' ' && text[i] != '\t')
+            ++i;
         if (i > start) out.push_back(text.substr(start, i - start));
     }
     return out;
 }
 
-bool is_16bit(ValueType t) { return t == ValueType::Int16 || t == ValueType::Uint16; }
+bool is_16bit(ValueType t) {
+    return t == ValueType::Int16 || t == ValueType::Uint16;
+}
 
-bool is_register_table(Table t) { return t == Table::Holding || t == Table::Input; }
+bool is_register_table(Table t) {
+    return t == Table::Holding || t == Table::Input;
+}
 
 }  // namespace
 
@@ -132,8 +143,7 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
         bool shape_ok = true;
         if (const auto open = type_text.find('['); open != std::string_view::npos) {
             const auto inner = type_text.substr(open + 1);
-            if (inner.empty() || inner.back() != ']' ||
-                !(length = parse_unsigned(inner.substr(0, inner.size() - 1)))) {
+            if (inner.empty() || inner.back() != ']' || !(length = parse_unsigned(inner.substr(0, inner.size() - 1)))) {
                 shape_ok = false;
             }
             type_text = type_text.substr(0, open);
@@ -143,8 +153,8 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
             errors.push_back("unknown type " + quote(tokens[1]) + "; accepted: " + std::string(kTypes));
         } else if (*type == ValueType::String) {
             if (!length || *length < 1 || *length > kMaxPointRegisters) {
-                errors.push_back("string needs its length in registers, " + quote(tokens[1]) + "; accepted: string[N], N 1.." +
-                                 std::to_string(kMaxPointRegisters));
+                errors.push_back("string needs its length in registers, " + quote(tokens[1]) +
+                                 "; accepted: string[N], N 1.." + std::to_string(kMaxPointRegisters));
             } else {
                 p.type = ValueType::String;
                 p.string_length = static_cast<std::uint16_t>(*length);
@@ -170,7 +180,8 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
         const auto name = token.substr(0, eq);
         const auto value = eq == std::string_view::npos ? std::string_view{} : token.substr(eq + 1);
         const auto twice = [&](std::string_view what = {}) {
-            errors.push_back((what.empty() ? quote(name) : std::string(what)) + " given twice; accepted: each option once");
+            errors.push_back((what.empty() ? quote(name) : std::string(what)) +
+                             " given twice; accepted: each option once");
         };
         if (const auto order = lookup(kOrders, token)) {
             if (order_given) twice("byte order");
@@ -219,7 +230,8 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
         if (bits && p.bit) errors.push_back("bit=N on a bit table; accepted: bit=N with holding or input");
         const std::uint32_t width = p.width();
         if (!bits && width > kMaxPointRegisters) {
-            errors.push_back("point occupies " + std::to_string(width) + " registers, more than one read carries; accepted: at most " +
+            errors.push_back("point occupies " + std::to_string(width) +
+                             " registers, more than one read carries; accepted: at most " +
                              std::to_string(kMaxPointRegisters) + " registers");
         }
         if (std::uint32_t{p.address} + width - 1 > 0xFFFF) {

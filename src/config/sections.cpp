@@ -72,7 +72,8 @@ void read_secret_file(Fields& f, const IniEntry& e, const std::string& path, std
         f.error(e, "cannot read " + quote(path) + ": " + failure + "; accepted: a readable file with the secret");
         return;
     }
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+        text.pop_back();
     if (text.empty()) {
         f.error(e, quote(path) + " is empty; accepted: a file holding the device secret");
         return;
@@ -129,7 +130,8 @@ std::optional<std::pair<std::string, std::uint16_t>> parse_host_port(std::string
     const auto port_text = text.substr(colon + 1);
     unsigned port = 0;
     const auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    if (port_text.empty() || ec != std::errc{} || ptr != port_text.data() + port_text.size() || port < 1 ||
+        port > 65535) {
         return std::nullopt;
     }
     return std::make_pair(std::string(host), static_cast<std::uint16_t>(port));
@@ -142,7 +144,8 @@ void read_gateway(Fields& f, Gateway& g) {
     if (const IniEntry* e = f.text("control_socket", g.control_socket)) {
         // sockaddr_un.sun_path holds 108 bytes with the terminating NUL.
         if (g.control_socket.empty() || g.control_socket.front() != '/' || g.control_socket.size() > 107) {
-            f.error(*e, "bad socket path " + quote(g.control_socket) + "; accepted: an absolute path of at most 107 bytes");
+            f.error(*e,
+                    "bad socket path " + quote(g.control_socket) + "; accepted: an absolute path of at most 107 bytes");
         }
     }
 }
@@ -158,15 +161,18 @@ void read_mqtt(Fields& f, Mqtt& m) {
     }
     f.duration("keepalive", m.keepalive_ms, 60 * kSecond, 300 * kSecond);
     for (const auto& [key, out] : {std::pair<std::string_view, std::string*>{"ca_file", &m.ca_file},
-                                   {"cert_file", &m.cert_file}, {"key_file", &m.key_file}}) {
+                                   {"cert_file", &m.cert_file},
+                                   {"key_file", &m.key_file}}) {
         const IniEntry* e = f.find(key);
         if (!e || e->value.empty()) continue;  // `cert_file =` means none, as in the shipped file
         *out = resolve(f.section(), e->value);
         check_readable(f, *e, *out);
-        if (!tls && !m.uri.empty()) f.error(*e, "TLS file with a tcp:// uri; accepted: ca_file, cert_file, key_file with ssl:// only");
+        if (!tls && !m.uri.empty())
+            f.error(*e, "TLS file with a tcp:// uri; accepted: ca_file, cert_file, key_file with ssl:// only");
     }
     if (m.cert_file.empty() != m.key_file.empty()) {
-        f.error(*f.find(m.cert_file.empty() ? "key_file" : "cert_file"), "client certificate and key go together; accepted: both cert_file and key_file, or neither");
+        f.error(*f.find(m.cert_file.empty() ? "key_file" : "cert_file"),
+                "client certificate and key go together; accepted: both cert_file and key_file, or neither");
     }
 }
 
@@ -178,7 +184,8 @@ void read_store(Fields& f, Store& s) {
     }
     f.size("max_bytes", s.max_bytes, kMiB, 1ULL << 40);
     f.duration("max_age", s.max_age_ms, kMinute, 3650 * kDay);
-    f.choice<Overflow>("overflow", s.overflow, {{"drop_oldest", Overflow::DropOldest}, {"drop_newest", Overflow::DropNewest}});
+    f.choice<Overflow>("overflow", s.overflow,
+                       {{"drop_oldest", Overflow::DropOldest}, {"drop_newest", Overflow::DropNewest}});
     f.duration("commit_interval", s.commit_interval_ms, 10, kMinute);
     f.choice<Durability>("durability", s.durability, {{"normal", Durability::Normal}, {"full", Durability::Full}});
 }
@@ -193,11 +200,13 @@ void read_uplink(Fields& f, Uplink& u) {
     const IniEntry* min_e = f.duration("retry_min", u.retry_min_ms, 10, kHour);
     const IniEntry* max_e = f.duration("retry_max", u.retry_max_ms, 10, kDay);
     if (u.retry_min_ms > u.retry_max_ms) {
-        f.error(max_e ? *max_e : *min_e, "retry_min " + util::format_duration_ms(u.retry_min_ms) + " is above retry_max " +
-                                             util::format_duration_ms(u.retry_max_ms) + "; accepted: retry_min <= retry_max");
+        f.error(max_e ? *max_e : *min_e, "retry_min " + util::format_duration_ms(u.retry_min_ms) +
+                                             " is above retry_max " + util::format_duration_ms(u.retry_max_ms) +
+                                             "; accepted: retry_min <= retry_max");
     }
-    f.choice<AllowOffline>("allow_offline_subdevice", u.allow_offline_subdevice,
-                           {{"auto", AllowOffline::Auto}, {"true", AllowOffline::True}, {"false", AllowOffline::False}});
+    f.choice<AllowOffline>(
+        "allow_offline_subdevice", u.allow_offline_subdevice,
+        {{"auto", AllowOffline::Auto}, {"true", AllowOffline::True}, {"false", AllowOffline::False}});
     f.boolean("skip_invalid_measurepoints", u.skip_invalid_measurepoints);
 }
 
@@ -208,17 +217,20 @@ void read_bus(Fields& f, Bus& b) {
     const IniEntry* device = f.text("device", b.device);
     const IniEntry* baud = f.find("baud");
     if (baud) {
-        static constexpr std::uint32_t kRates[] = {300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600};
+        static constexpr std::uint32_t kRates[] = {300,   600,   1200,   2400,   4800,   9600,  19200,
+                                                   38400, 57600, 115200, 230400, 460800, 921600};
         const auto rate = f.integer("baud", 0, 921600);
         const auto* hit = rate ? std::find(std::begin(kRates), std::end(kRates), *rate) : std::end(kRates);
         if (hit != std::end(kRates)) {
             b.baud = *hit;
         } else if (rate) {
-            f.error(*baud, quote(baud->value) + " is not a standard rate; accepted: 300 600 1200 2400 4800 9600 19200 38400 "
-                           "57600 115200 230400 460800 921600");
+            f.error(*baud, quote(baud->value) +
+                               " is not a standard rate; accepted: 300 600 1200 2400 4800 9600 19200 38400 "
+                               "57600 115200 230400 460800 921600");
         }
     }
-    const IniEntry* parity = f.choice<Parity>("parity", b.parity, {{"N", Parity::None}, {"E", Parity::Even}, {"O", Parity::Odd}});
+    const IniEntry* parity =
+        f.choice<Parity>("parity", b.parity, {{"N", Parity::None}, {"E", Parity::Even}, {"O", Parity::Odd}});
     const auto data_bits = f.integer("data_bits", 5, 8);
     if (data_bits) b.data_bits = static_cast<std::uint8_t>(*data_bits);
     const auto stop_bits = f.integer("stop_bits", 1, 2);
@@ -231,23 +243,28 @@ void read_bus(Fields& f, Bus& b) {
     const IniEntry* timeout = f.duration("timeout", b.timeout_ms, 10, kMinute);
     if (!type) return;
 
-    const std::vector<const IniEntry*> rtu_keys{device, baud, parity, f.find("data_bits"), f.find("stop_bits"),
-                                                frame_gap ? frame_gap : f.find("frame_gap")};
+    const std::vector<const IniEntry*> rtu_keys{
+        device, baud, parity, f.find("data_bits"), f.find("stop_bits"), frame_gap ? frame_gap : f.find("frame_gap")};
     const std::vector<const IniEntry*> tcp_keys{host, f.find("port")};
     const auto& wrong = b.type == BusType::Rtu ? tcp_keys : rtu_keys;
     for (const IniEntry* e : wrong) {
         if (!e) continue;
         f.error(*e, b.type == BusType::Rtu
                         ? "mixed up RTU and TCP options; accepted: host and port with type = tcp only"
-                        : "mixed up RTU and TCP options; accepted: device baud parity data_bits stop_bits frame_gap with type = rtu only");
+                        : "mixed up RTU and TCP options; accepted: device baud parity data_bits stop_bits frame_gap "
+                          "with type = rtu only");
     }
     if (b.type == BusType::Rtu) {
-        if (!device) f.error("device", "missing; accepted: the serial device, e.g. /dev/ttyS1");
-        else if (b.device.empty()) f.error(*device, "empty; accepted: the serial device, e.g. /dev/ttyS1");
+        if (!device)
+            f.error("device", "missing; accepted: the serial device, e.g. /dev/ttyS1");
+        else if (b.device.empty())
+            f.error(*device, "empty; accepted: the serial device, e.g. /dev/ttyS1");
         if (!timeout) b.timeout_ms = 500;
     } else {
-        if (!host) f.error("host", "missing; accepted: the Modbus TCP server's name or address");
-        else if (b.host.empty()) f.error(*host, "empty; accepted: the Modbus TCP server's name or address");
+        if (!host)
+            f.error("host", "missing; accepted: the Modbus TCP server's name or address");
+        else if (b.host.empty())
+            f.error(*host, "empty; accepted: the Modbus TCP server's name or address");
     }
 }
 
@@ -258,7 +275,8 @@ void read_model(Fields& f, Model& m) {
     }
     for (const IniEntry* e : entries) {
         auto parsed = parse_point(e->key, e->value);
-        for (const auto& what : parsed.errors) f.error(*e, what);
+        for (const auto& what : parsed.errors)
+            f.error(*e, what);
         if (!parsed.point) continue;
         parsed.point->line = e->line;
         m.points.push_back(std::move(*parsed.point));
@@ -274,14 +292,16 @@ DeviceSource read_device(Fields& f, Device& d) {
         if (e && e->value.empty()) f.error(*e, "empty; accepted: a key, or leave it out for the gateway itself");
     }
     if ((pk == nullptr) != (dk == nullptr)) {
-        f.error(pk ? *pk : *dk, "product_key and device_key go together; accepted: both (a sub-device) or neither "
-                                "(the gateway's own points)");
+        f.error(pk ? *pk : *dk,
+                "product_key and device_key go together; accepted: both (a sub-device) or neither "
+                "(the gateway's own points)");
     }
     const bool sub_device = pk || dk;
     if (read_secret(f, d.device_secret, d.device_secret_file, sub_device) && !sub_device) {
         const IniEntry* e = f.find("device_secret");
-        f.error(e ? *e : *f.find("device_secret_file"),
-                "a device without product_key/device_key is the gateway itself; accepted: its secret in [gateway] only");
+        f.error(
+            e ? *e : *f.find("device_secret_file"),
+            "a device without product_key/device_key is the gateway itself; accepted: its secret in [gateway] only");
     }
     if (const IniEntry* e = f.required_text("model", d.model)) src.model_line = e->line;
     if (const IniEntry* e = f.required_text("bus", d.bus)) src.bus_line = e->line;

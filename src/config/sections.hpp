@@ -17,7 +17,7 @@ struct DeviceSource {
     const IniSection* section = nullptr;
     int model_line = 0;
     int bus_line = 0;
-    int unit_line = 0;  ///< 0: unit_id not given
+    int unit_line = 0;     ///< 0: unit_id not given
     bool unit_ok = false;  ///< given and within 0..255
 };
 

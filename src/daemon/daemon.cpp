@@ -32,7 +32,9 @@ constexpr std::size_t kQueueCapacity = 100'000;
 constexpr std::uint64_t kStatusEveryUs = 5'000'000;
 constexpr std::int64_t kSummaryEveryMs = 60'000;
 
-std::uint64_t usec_of_ms(std::int64_t ms) { return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000; }
+std::uint64_t usec_of_ms(std::int64_t ms) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000;
+}
 
 std::string compact(const Json::Value& v) {
     Json::StreamWriterBuilder b;
@@ -91,16 +93,19 @@ struct Daemon::Impl {
         check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
 
         std::map<std::string, std::vector<std::size_t>> by_bus;
-        for (std::size_t i = 0; i < cfg->devices.size(); ++i) by_bus[cfg->devices[i].bus].push_back(i);
+        for (std::size_t i = 0; i < cfg->devices.size(); ++i)
+            by_bus[cfg->devices[i].bus].push_back(i);
         for (auto& [bus, devices] : by_bus)
             pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
         uplink->start();
-        for (auto& p : pollers) p->start();
+        for (auto& p : pollers)
+            p->start();
         rearm_uplink();
     }
 
     void stop_runtime() {
-        for (auto& p : pollers) p->stop();
+        for (auto& p : pollers)
+            p->stop();
         pollers.clear();
         take_readings();
         store->commit();
@@ -122,7 +127,8 @@ struct Daemon::Impl {
             if (!r.ok) continue;
             const config::Device& d = cfg->devices[r.device];
             ++readings_total;
-            store->append({d.name, r.time_ms, enos::encode_record(d.product_key, d.device_key, r.time_ms, r.measurepoints)});
+            store->append(
+                {d.name, r.time_ms, enos::encode_record(d.product_key, d.device_key, r.time_ms, r.measurepoints)});
         }
     }
 
@@ -223,9 +229,11 @@ struct Daemon::Impl {
     void reload() {
         util::log_notice("reloading " + config_path);
         auto loaded = config::load(config_path);
-        for (const auto& w : loaded.warnings) util::log_warning(w);
+        for (const auto& w : loaded.warnings)
+            util::log_warning(w);
         if (!loaded.config) {
-            for (const auto& e : loaded.errors) util::log_error(e);
+            for (const auto& e : loaded.errors)
+                util::log_error(e);
             util::log_error("reload refused: the new configuration is invalid; still running on the old one");
             return;
         }
@@ -273,7 +281,8 @@ struct Daemon::Impl {
     static int on_mqtt(sd_event_source*, int, std::uint32_t, void* ud) noexcept {
         auto* self = static_cast<Impl*>(ud);
         try {
-            for (const auto& e : self->mqtt->drain_events()) self->uplink->on_event(e);
+            for (const auto& e : self->mqtt->drain_events())
+                self->uplink->on_event(e);
             self->rearm_uplink();
         } catch (const std::exception& e) {
             util::log_error(std::string("uplink: ") + e.what());
@@ -347,15 +356,18 @@ struct Daemon::Impl {
             return kExitRuntime;
         }
         check(sd_event_new(&event), "new");
-        for (int sig : {SIGTERM, SIGINT, SIGHUP}) check(sd_event_add_signal(event, nullptr, sig, &Impl::on_signal, this), "signal");
+        for (int sig : {SIGTERM, SIGINT, SIGHUP})
+            check(sd_event_add_signal(event, nullptr, sig, &Impl::on_signal, this), "signal");
         check(sd_event_add_io(event, nullptr, queue.event_fd(), EPOLLIN, &Impl::on_readings, this), "readings");
         check(sd_event_add_io(event, nullptr, control->fd(), EPOLLIN, &Impl::on_control, this), "control socket");
-        check(sd_event_add_time(event, &uplink_timer, CLOCK_MONOTONIC, 0, 1000, &Impl::on_uplink_timer, this), "uplink timer");
+        check(sd_event_add_time(event, &uplink_timer, CLOCK_MONOTONIC, 0, 1000, &Impl::on_uplink_timer, this),
+              "uplink timer");
         sd_event_source_set_enabled(uplink_timer, SD_EVENT_OFF);
-        check(sd_event_add_time_relative(event, &commit_timer, CLOCK_MONOTONIC, usec_of_ms(cfg->store.commit_interval_ms),
-                                         1000, &Impl::on_commit_timer, this),
+        check(sd_event_add_time_relative(event, &commit_timer, CLOCK_MONOTONIC,
+                                         usec_of_ms(cfg->store.commit_interval_ms), 1000, &Impl::on_commit_timer, this),
               "commit timer");
-        check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kStatusEveryUs, 100'000, &Impl::on_status_timer, this),
+        check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kStatusEveryUs, 100'000,
+                                         &Impl::on_status_timer, this),
               "status timer");
         if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0)
             check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, watchdog_usec / 2, 100'000,
@@ -364,8 +376,9 @@ struct Daemon::Impl {
 
         build_runtime();
         const auto st = store->stats();
-        util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION + " running: " + std::to_string(cfg->devices.size()) +
-                         " devices on " + std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
+        util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION +
+                         " running: " + std::to_string(cfg->devices.size()) + " devices on " +
+                         std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
                          std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
         sd_notify(0, "READY=1");
         publish_status();

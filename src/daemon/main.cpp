@@ -57,8 +57,10 @@ int main(int argc, char** argv) {
     }
 
     auto loaded = config::load(path);
-    for (const auto& w : loaded.warnings) std::cerr << w << "\n";
-    for (const auto& e : loaded.errors) std::cerr << e << "\n";
+    for (const auto& w : loaded.warnings)
+        std::cerr << w << "\n";
+    for (const auto& e : loaded.errors)
+        std::cerr << e << "\n";
     if (!loaded.config) {
         if (!check_only) std::cerr << "fieldgated: " << path << ": invalid configuration, not starting\n";
         return daemon::kExitConfig;
@@ -73,7 +75,8 @@ int main(int argc, char** argv) {
     // starts so every thread inherits the mask.
     sigset_t mask;
     sigemptyset(&mask);
-    for (int sig : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, sig);
+    for (int sig : {SIGTERM, SIGINT, SIGHUP})
+        sigaddset(&mask, sig);
     pthread_sigmask(SIG_BLOCK, &mask, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
     // One malloc arena per bus thread would cost RSS for nothing: their allocations are small.

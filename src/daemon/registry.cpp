@@ -21,7 +21,8 @@ void DeviceRegistry::update(const modbus::Reading& r) {
 }
 
 std::size_t DeviceRegistry::online() const {
-    return static_cast<std::size_t>(std::count_if(devices_.begin(), devices_.end(), [](const DeviceStatus& d) { return d.online; }));
+    return static_cast<std::size_t>(
+        std::count_if(devices_.begin(), devices_.end(), [](const DeviceStatus& d) { return d.online; }));
 }
 
 }  // namespace fieldgate::daemon

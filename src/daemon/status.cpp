@@ -5,8 +5,12 @@
 namespace fieldgate::daemon {
 namespace {
 
-Json::Value u64(std::uint64_t v) { return Json::Value(static_cast<Json::UInt64>(v)); }
-Json::Value i64(std::int64_t v) { return Json::Value(static_cast<Json::Int64>(v)); }
+Json::Value u64(std::uint64_t v) {
+    return Json::Value(static_cast<Json::UInt64>(v));
+}
+Json::Value i64(std::int64_t v) {
+    return Json::Value(static_cast<Json::Int64>(v));
+}
 
 std::string cloud_session(const config::Device& d, const uplink::UplinkStats& up) {
     // The gateway's own points travel in its own MQTT session. Sub-device login is not done by
@@ -55,7 +59,8 @@ Json::Value status_json(const StatusInputs& in) {
     store["oldest_ms"] = i64(in.store.oldest_ms);
     store["readings_dropped"] = u64(in.readings_dropped);
     Json::Value dead(Json::objectValue);
-    for (const auto& [reason, n] : in.store.dead_letters) dead[reason] = u64(n);
+    for (const auto& [reason, n] : in.store.dead_letters)
+        dead[reason] = u64(n);
     store["dead_letters"] = dead;
     root["store"] = store;
 
@@ -88,11 +93,11 @@ Json::Value status_json(const StatusInputs& in) {
 std::string status_line(const StatusInputs& in) {
     std::string line = std::to_string(in.registry.online()) + "/" + std::to_string(in.registry.size()) +
                        " devices online, " + std::to_string(in.store.records + in.store.pending) + " buffered";
-    if (in.store.oldest_ms > 0)
-        line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
+    if (in.store.oldest_ms > 0) line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
     line += ", uplink " + std::string(in.uplink.connected ? "connected" : in.uplink.state);
     std::uint64_t dead = 0;
-    for (const auto& [reason, n] : in.store.dead_letters) dead += n;
+    for (const auto& [reason, n] : in.store.dead_letters)
+        dead += n;
     if (dead > 0) line += ", " + std::to_string(dead) + " dead letters";
     return line;
 }

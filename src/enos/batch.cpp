@@ -45,7 +45,8 @@ std::size_t batch_overhead_bytes(std::size_t id_length) {
 
 std::string encode_batch(std::string_view id, const BatchFlags& flags, const std::vector<std::string_view>& records) {
     std::size_t size = batch_overhead_bytes(id.size());
-    for (auto r : records) size += r.size() + 1;
+    for (auto r : records)
+        size += r.size() + 1;
     std::string out;
     out.reserve(size);
     out += kHead1;
@@ -86,13 +87,18 @@ std::optional<Reply> parse_reply(std::string_view payload) {
 
 ReplyAction classify(int code) {
     switch (code) {
-        case 200: return ReplyAction::Delete;
+        case 200:
+            return ReplyAction::Delete;
         case 1204:
         case 1206:
-        case 1220: return ReplyAction::Bisect;
-        case 1212: return ReplyAction::Relogin;
-        case 1008: return ReplyAction::Shrink;
-        default: return ReplyAction::Retry;
+        case 1220:
+            return ReplyAction::Bisect;
+        case 1212:
+            return ReplyAction::Relogin;
+        case 1008:
+            return ReplyAction::Shrink;
+        default:
+            return ReplyAction::Retry;
     }
 }
 

@@ -47,7 +47,9 @@ public:
         if (bus_.type == config::BusType::Tcp) {
             ctx.reset(modbus_new_tcp(bus_.host.c_str(), bus_.port));
         } else {
-            const char parity = bus_.parity == config::Parity::Even ? 'E' : bus_.parity == config::Parity::Odd ? 'O' : 'N';
+            const char parity = bus_.parity == config::Parity::Even  ? 'E'
+                                : bus_.parity == config::Parity::Odd ? 'O'
+                                                                     : 'N';
             ctx.reset(modbus_new_rtu(bus_.device.c_str(), static_cast<int>(bus_.baud), parity, bus_.data_bits,
                                      bus_.stop_bits));
         }
@@ -91,14 +93,17 @@ struct BusPoller::DeviceState {
           health(device->interval_ms, device->offline_after, device->probe_max_ms) {}
 };
 
-BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, std::vector<std::size_t> devices,
+BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
                      ReadingSink& sink)
     : cfg_(cfg), bus_(bus), sink_(sink) {
     devices_.reserve(devices.size());
-    for (auto i : devices) devices_.emplace_back(i, cfg_);
+    for (auto i : devices)
+        devices_.emplace_back(i, cfg_);
 }
 
-BusPoller::~BusPoller() { stop(); }
+BusPoller::~BusPoller() {
+    stop();
+}
 
 void BusPoller::start() {
     const util::SystemClock clock;
@@ -106,8 +111,8 @@ void BusPoller::start() {
     // Spread the first polls over one interval so devices of a bus do not all fire at once.
     const std::int64_t now = clock.mono_ms();
     for (std::size_t i = 0; i < devices_.size(); ++i)
-        devices_[i].due_mono =
-            now + devices_[i].device->interval_ms * static_cast<std::int64_t>(i) / static_cast<std::int64_t>(devices_.size());
+        devices_[i].due_mono = now + devices_[i].device->interval_ms * static_cast<std::int64_t>(i) /
+                                         static_cast<std::int64_t>(devices_.size());
     thread_ = std::thread([this] { run(); });
 }
 
@@ -128,8 +133,9 @@ void BusPoller::run() noexcept {
         while (!stop_) {
             const std::int64_t now = clock.mono_ms();
             heartbeat_ = now;
-            auto next = std::min_element(devices_.begin(), devices_.end(),
-                                         [](const DeviceState& a, const DeviceState& b) { return a.due_mono < b.due_mono; });
+            auto next =
+                std::min_element(devices_.begin(), devices_.end(),
+                                 [](const DeviceState& a, const DeviceState& b) { return a.due_mono < b.due_mono; });
             if (next == devices_.end()) {
                 wake_.wait_for(lock, std::chrono::milliseconds(kMaxSleepMs));
                 continue;
@@ -244,7 +250,8 @@ void BusPoller::poll(DeviceState& d, Connection& conn) {
     d.due_mono = next_due;
     reading.online = d.health.online();
 
-    const std::string where = "device=" + d.device->name + " bus=" + bus_.name + " unit=" + std::to_string(d.device->unit_id);
+    const std::string where =
+        "device=" + d.device->name + " bus=" + bus_.name + " unit=" + std::to_string(d.device->unit_id);
     if (changed) {
         if (reading.online)
             util::log_notice(where + ": online");

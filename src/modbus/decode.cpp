@@ -12,7 +12,9 @@ using config::ByteOrder;
 using config::Point;
 using config::ValueType;
 
-bool is_bit_table(config::Table t) { return t == config::Table::Coil || t == config::Table::Discrete; }
+bool is_bit_table(config::Table t) {
+    return t == config::Table::Coil || t == config::Table::Discrete;
+}
 
 // Registers (bits) of one element of a point. Same rules as the planner's point width; kept
 // here rather than calling config::Point::width() so this module needs only the contract header.
@@ -21,16 +23,22 @@ std::uint32_t element_width(const Point& p) {
     switch (p.type) {
         case ValueType::Int32:
         case ValueType::Uint32:
-        case ValueType::Float32: return 2;
+        case ValueType::Float32:
+            return 2;
         case ValueType::Int64:
         case ValueType::Uint64:
-        case ValueType::Float64: return 4;
-        case ValueType::String: return p.string_length;
-        default: return 1;
+        case ValueType::Float64:
+            return 4;
+        case ValueType::String:
+            return p.string_length;
+        default:
+            return 1;
     }
 }
 
-std::uint16_t swap_bytes(std::uint16_t w) { return static_cast<std::uint16_t>((w << 8) | (w >> 8)); }
+std::uint16_t swap_bytes(std::uint16_t w) {
+    return static_cast<std::uint16_t>((w << 8) | (w >> 8));
+}
 
 // Joins n words (1, 2 or 4) into one integer whose big-endian bytes are A B C D [E F G H].
 // CDAB and DCBA reverse the word order on the wire; BADC and DCBA swap the bytes in each word.
@@ -57,10 +65,14 @@ struct Raw {
 
     double as_double() const {
         switch (kind) {
-            case Kind::Int: return static_cast<double>(i);
-            case Kind::Uint: return static_cast<double>(u);
-            case Kind::Float32: return static_cast<double>(f);
-            case Kind::Float64: return d;
+            case Kind::Int:
+                return static_cast<double>(i);
+            case Kind::Uint:
+                return static_cast<double>(u);
+            case Kind::Float32:
+                return static_cast<double>(f);
+            case Kind::Float64:
+                return d;
         }
         return 0;
     }
@@ -85,13 +97,20 @@ Raw decode_number(const Point& p, const BlockData& d, std::uint32_t at) {
     const std::uint16_t* regs = d.registers.data() + at;
     if (p.bit) return make_uint(*p.bit < 16 ? (regs[0] >> *p.bit) & 1U : 0);
     switch (p.type) {
-        case ValueType::Bool: return make_uint(regs[0] != 0 ? 1 : 0);
-        case ValueType::Int16: return make_int(static_cast<std::int16_t>(gather(regs, 1, p.order)));
-        case ValueType::Uint16: return make_uint(gather(regs, 1, p.order));
-        case ValueType::Int32: return make_int(static_cast<std::int32_t>(gather(regs, 2, p.order)));
-        case ValueType::Uint32: return make_uint(gather(regs, 2, p.order));
-        case ValueType::Int64: return make_int(static_cast<std::int64_t>(gather(regs, 4, p.order)));
-        case ValueType::Uint64: return make_uint(gather(regs, 4, p.order));
+        case ValueType::Bool:
+            return make_uint(regs[0] != 0 ? 1 : 0);
+        case ValueType::Int16:
+            return make_int(static_cast<std::int16_t>(gather(regs, 1, p.order)));
+        case ValueType::Uint16:
+            return make_uint(gather(regs, 1, p.order));
+        case ValueType::Int32:
+            return make_int(static_cast<std::int32_t>(gather(regs, 2, p.order)));
+        case ValueType::Uint32:
+            return make_uint(gather(regs, 2, p.order));
+        case ValueType::Int64:
+            return make_int(static_cast<std::int64_t>(gather(regs, 4, p.order)));
+        case ValueType::Uint64:
+            return make_uint(gather(regs, 4, p.order));
         case ValueType::Float32: {
             const auto bits = static_cast<std::uint32_t>(gather(regs, 2, p.order));
             Raw r;
@@ -106,7 +125,8 @@ Raw decode_number(const Point& p, const BlockData& d, std::uint32_t at) {
             std::memcpy(&r.d, &bits, sizeof r.d);
             return r;
         }
-        case ValueType::String: break;  // handled by append_string
+        case ValueType::String:
+            break;  // handled by append_string
     }
     return make_uint(0);
 }
@@ -129,8 +149,12 @@ bool append_number_element(std::string& out, const Point& p, const BlockData& d,
         append_chars(out, v);
     } else {
         switch (raw.kind) {
-            case Raw::Kind::Int: append_chars(out, raw.i); break;
-            case Raw::Kind::Uint: append_chars(out, raw.u); break;
+            case Raw::Kind::Int:
+                append_chars(out, raw.i);
+                break;
+            case Raw::Kind::Uint:
+                append_chars(out, raw.u);
+                break;
             case Raw::Kind::Float32:
                 if (!std::isfinite(raw.f)) return false;
                 append_chars(out, raw.f);
@@ -158,11 +182,21 @@ void append_escaped(std::string& out, const char* s, std::size_t n, bool latin1)
         out.append(s + run, i - run);
         run = i + 1;
         switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
+            case '"':
+                out.append("\\\"");
+                break;
+            case '\\':
+                out.append("\\\\");
+                break;
+            case '\n':
+                out.append("\\n");
+                break;
+            case '\r':
+                out.append("\\r");
+                break;
+            case '\t':
+                out.append("\\t");
+                break;
             default:
                 out.append("\\u00");
                 out.push_back(kHex[c >> 4]);
@@ -176,13 +210,13 @@ void append_escaped(std::string& out, const char* s, std::size_t n, bool latin1)
 // trailing blanks (devices pad with spaces) trimmed.
 void append_string(std::string& out, const Point& p, const BlockData& d, std::uint32_t at) {
     const std::uint16_t* regs = d.registers.data() + at;
-    auto byte = [regs](std::size_t k) {
-        return static_cast<char>(k % 2 == 0 ? regs[k / 2] >> 8 : regs[k / 2] & 0xFF);
-    };
+    auto byte = [regs](std::size_t k) { return static_cast<char>(k % 2 == 0 ? regs[k / 2] >> 8 : regs[k / 2] & 0xFF); };
     const std::size_t max = std::size_t{2} * p.string_length;
     std::size_t n = 0;
-    while (n < max && byte(n) != '\0') ++n;
-    while (n > 0 && byte(n - 1) == ' ') --n;
+    while (n < max && byte(n) != '\0')
+        ++n;
+    while (n > 0 && byte(n - 1) == ' ')
+        --n;
     out.push_back('"');
     for (std::size_t k = 0; k < n; ++k) {
         const char c = byte(k);

@@ -7,7 +7,9 @@ namespace fieldgate::modbus {
 
 namespace {
 
-bool is_bit_table(config::Table t) { return t == config::Table::Coil || t == config::Table::Discrete; }
+bool is_bit_table(config::Table t) {
+    return t == config::Table::Coil || t == config::Table::Discrete;
+}
 
 // Registers (bits) a point occupies. config::Point::width() says the same, but lives in the
 // config module; the planner keeps its own so it depends on the contract header only.
@@ -17,12 +19,19 @@ std::uint32_t point_width(const config::Point& p) {
         switch (p.type) {
             case config::ValueType::Int32:
             case config::ValueType::Uint32:
-            case config::ValueType::Float32: element = 2; break;
+            case config::ValueType::Float32:
+                element = 2;
+                break;
             case config::ValueType::Int64:
             case config::ValueType::Uint64:
-            case config::ValueType::Float64: element = 4; break;
-            case config::ValueType::String: element = p.string_length; break;
-            default: break;
+            case config::ValueType::Float64:
+                element = 4;
+                break;
+            case config::ValueType::String:
+                element = p.string_length;
+                break;
+            default:
+                break;
         }
     }
     // Never zero: even a degenerate point must land in some block.
@@ -96,8 +105,7 @@ Plan plan_single_reads(const std::vector<config::Point>& points) {
     plan.block_of_point.reserve(points.size());
     for (const auto& p : points) {
         plan.block_of_point.push_back(plan.blocks.size());
-        plan.blocks.push_back(
-            ReadBlock{p.table, p.address, clamp_count(point_width(p))});
+        plan.blocks.push_back(ReadBlock{p.table, p.address, clamp_count(point_width(p))});
     }
     return plan;
 }

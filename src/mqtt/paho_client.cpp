@@ -20,7 +20,9 @@
 namespace fieldgate::mqtt {
 namespace {
 
-MQTTAsync as_handle(void* h) { return static_cast<MQTTAsync>(h); }
+MQTTAsync as_handle(void* h) {
+    return static_cast<MQTTAsync>(h);
+}
 
 std::string failure_text(MQTTAsync_failureData* f) {
     if (!f) return "unknown failure";
@@ -139,7 +141,7 @@ bool PahoClient::connect(const ConnectOptions& options) {
     create.sendWhileDisconnected = 0;
     MQTTAsync h = nullptr;
     int rc = lib_->create_with_options(&h, uri_.c_str(), options.client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE,
-                                         nullptr, &create);
+                                       nullptr, &create);
     if (rc != MQTTASYNC_SUCCESS) {
         util::log_error("mqtt " + uri_ + ": cannot create client: " + lib_->strerror(rc));
         return false;
@@ -194,8 +196,10 @@ void PahoClient::set_nodelay() noexcept {
         socklen_t len = sizeof peer;
         if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
         int peer_port = 0;
-        if (peer.ss_family == AF_INET) peer_port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
-        else if (peer.ss_family == AF_INET6) peer_port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
+        if (peer.ss_family == AF_INET)
+            peer_port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
+        else if (peer.ss_family == AF_INET6)
+            peer_port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
         if (peer_port != port_) continue;
         const int one = 1;
         setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
@@ -209,13 +213,14 @@ bool PahoClient::subscribe(const std::vector<std::string>& topics) {
     std::vector<char*> names;
     std::vector<int> qos(topics.size(), 1);
     names.reserve(topics.size());
-    for (const auto& t : topics) names.push_back(const_cast<char*>(t.c_str()));
+    for (const auto& t : topics)
+        names.push_back(const_cast<char*>(t.c_str()));
     MQTTAsync_responseOptions ropts = MQTTAsync_responseOptions_initializer;
     ropts.onSuccess = &Callbacks::subscribed;
     ropts.onFailure = &Callbacks::subscribe_failed;
     ropts.context = this;
-    const int rc = lib_->subscribe_many(as_handle(handle_), static_cast<int>(names.size()), names.data(), qos.data(),
-                                           &ropts);
+    const int rc =
+        lib_->subscribe_many(as_handle(handle_), static_cast<int>(names.size()), names.data(), qos.data(), &ropts);
     return rc == MQTTASYNC_SUCCESS;
 }
 
@@ -232,6 +237,8 @@ bool PahoClient::publish(const std::string& topic, const std::string& payload) {
     return lib_->send_message(as_handle(handle_), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
 }
 
-void PahoClient::disconnect() { destroy_handle(); }
+void PahoClient::disconnect() {
+    destroy_handle();
+}
 
 }  // namespace fieldgate::mqtt

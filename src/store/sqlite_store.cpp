@@ -76,7 +76,9 @@ struct SqliteStore::Statements {
 // A transaction that rolls back unless committed; never throws from its destructor.
 class Transaction {
 public:
-    explicit Transaction(sqlite3* db) : db_(db) { ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK; }
+    explicit Transaction(sqlite3* db) : db_(db) {
+        ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
+    }
     ~Transaction() {
         if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     }
@@ -96,8 +98,8 @@ private:
 };
 
 SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statements>()), cfg_(cfg) {
-    const int rc = sqlite3_open_v2(cfg_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(cfg_.path.c_str(), &db_,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (rc != SQLITE_OK) {
         const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close(db_);
@@ -122,7 +124,8 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
             return StmtPtr(s);
         };
         st_->insert = prepare("INSERT INTO records(device, time_ms, body) VALUES(?1, ?2, ?3)");
-        st_->fetch = prepare("SELECT id, device, time_ms, body FROM records WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT ?3");
+        st_->fetch =
+            prepare("SELECT id, device, time_ms, body FROM records WHERE id > ?1 AND id < ?2 ORDER BY id LIMIT ?3");
         st_->first_at = prepare("SELECT id FROM records WHERE time_ms >= ?1 ORDER BY id LIMIT 1");
         st_->last_id = prepare("SELECT max(id) FROM records");
         st_->remove = prepare("DELETE FROM records WHERE id = ?1 RETURNING length(body)");
@@ -131,8 +134,8 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
             "SELECT id, device, time_ms, ?2, ?3, ?4, body FROM records WHERE id = ?1");
 
         sqlite3_stmt* count = nullptr;
-        if (sqlite3_prepare_v2(db_, "SELECT count(*), coalesce(sum(length(body)), 0) FROM records", -1, &count, nullptr) ==
-                SQLITE_OK &&
+        if (sqlite3_prepare_v2(db_, "SELECT count(*), coalesce(sum(length(body)), 0) FROM records", -1, &count,
+                               nullptr) == SQLITE_OK &&
             sqlite3_step(count) == SQLITE_ROW) {
             records_ = static_cast<std::uint64_t>(sqlite3_column_int64(count, 0));
             bytes_ = static_cast<std::uint64_t>(sqlite3_column_int64(count, 1));
@@ -165,7 +168,9 @@ void SqliteStore::exec(const char* sql) {
     }
 }
 
-void SqliteStore::append(NewRecord record) { pending_.push_back(std::move(record)); }
+void SqliteStore::append(NewRecord record) {
+    pending_.push_back(std::move(record));
+}
 
 std::size_t SqliteStore::commit() {
     if (pending_.empty()) return 0;
@@ -318,7 +323,8 @@ StoreStats SqliteStore::stats() {
         st.oldest_ms = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     s = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT reason, count(*) FROM dead_letters GROUP BY reason", -1, &s, nullptr) == SQLITE_OK)
+    if (sqlite3_prepare_v2(db_, "SELECT reason, count(*) FROM dead_letters GROUP BY reason", -1, &s, nullptr) ==
+        SQLITE_OK)
         while (sqlite3_step(s) == SQLITE_ROW)
             st.dead_letters[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
     sqlite3_finalize(s);

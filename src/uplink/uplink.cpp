@@ -24,7 +24,8 @@ bool ends_with(std::string_view s, std::string_view suffix) {
 std::vector<std::int64_t> ids_of(const std::vector<store::Record>& records) {
     std::vector<std::int64_t> ids;
     ids.reserve(records.size());
-    for (const auto& r : records) ids.push_back(r.id);
+    for (const auto& r : records)
+        ids.push_back(r.id);
     return ids;
 }
 
@@ -41,7 +42,9 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
       byte_limit_(settings_.uplink.batch_max_bytes) {}
 
-void Uplink::start() { connect_now(); }
+void Uplink::start() {
+    connect_now();
+}
 
 void Uplink::connect_now() {
     const std::int64_t now = clock_.mono_ms();
@@ -57,8 +60,8 @@ void Uplink::connect_now() {
         return;
     }
     mqtt::ConnectOptions opts;
-    const auto creds = enos::connect_credentials(settings_.product_key, settings_.device_key, settings_.secret,
-                                                 clock_.wall_ms());
+    const auto creds =
+        enos::connect_credentials(settings_.product_key, settings_.device_key, settings_.secret, clock_.wall_ms());
     opts.client_id = creds.client_id;
     opts.username = creds.username;
     opts.password = creds.password;
@@ -118,11 +121,10 @@ void Uplink::on_event(const mqtt::Event& event) {
             ++stats_.connects;
             state_ = State::Subscribing;
             // Replies reach only a client that subscribed before it published (EnOS SDKs).
-            if (!client_.subscribe({enos::Topics::reply_of(topics_.post_batch()),
-                                    enos::Topics::reply_of(topics_.resume_batch()),
-                                    enos::Topics::reply_of(topics_.login()),
-                                    enos::Topics::reply_of(topics_.login_batch()),
-                                    enos::Topics::reply_of(topics_.logout())}))
+            if (!client_.subscribe(
+                    {enos::Topics::reply_of(topics_.post_batch()), enos::Topics::reply_of(topics_.resume_batch()),
+                     enos::Topics::reply_of(topics_.login()), enos::Topics::reply_of(topics_.login_batch()),
+                     enos::Topics::reply_of(topics_.logout())}))
                 connection_down("subscribe refused");
             return;
         case Kind::ConnectFailed:
@@ -172,9 +174,11 @@ std::int64_t Uplink::next_wakeup_mono() const {
     if (state_ == State::Waiting) return reconnect_at_mono_;
     if (state_ != State::Ready) return kNever;
     std::int64_t next = kNever;
-    for (const auto& [id, f] : inflight_) next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
+    for (const auto& [id, f] : inflight_)
+        next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
     if (inflight_.size() < settings_.uplink.inflight)
-        for (const auto& b : retry_) next = std::min(next, b.due_mono);
+        for (const auto& b : retry_)
+            next = std::min(next, b.due_mono);
     return next;
 }
 
@@ -245,8 +249,12 @@ bool Uplink::send(Batch batch) {
     flags.resume = batch.resume;
     flags.skip_invalid_measurepoints = settings_.uplink.skip_invalid_measurepoints;
     switch (settings_.uplink.allow_offline_subdevice) {
-        case config::AllowOffline::True: flags.allow_offline_subdevice = true; break;
-        case config::AllowOffline::False: flags.allow_offline_subdevice = false; break;
+        case config::AllowOffline::True:
+            flags.allow_offline_subdevice = true;
+            break;
+        case config::AllowOffline::False:
+            flags.allow_offline_subdevice = false;
+            break;
         case config::AllowOffline::Auto:
             // Sub-device sessions are not logged in by this version: a batch that holds any
             // sub-device's record must say so, or the hub rejects it whole (1212).
@@ -257,7 +265,8 @@ bool Uplink::send(Batch batch) {
     }
     std::vector<std::string_view> bodies;
     bodies.reserve(batch.records.size());
-    for (const auto& r : batch.records) bodies.emplace_back(r.body);
+    for (const auto& r : batch.records)
+        bodies.emplace_back(r.body);
     const std::string payload = enos::encode_batch(id, flags, bodies);
     const std::string& topic = batch.resume ? topics_.resume_batch() : topics_.post_batch();
     if (!client_.publish(topic, payload)) {
@@ -358,7 +367,8 @@ void Uplink::split_and_retry(Batch batch) {
     first.resume = second.resume = batch.resume;
     if (devices.size() > 1) {
         const std::set<std::string> left(devices.begin(), devices.begin() + static_cast<long>(devices.size() / 2));
-        for (auto& r : recs) (left.count(r.device) ? first : second).records.push_back(std::move(r));
+        for (auto& r : recs)
+            (left.count(r.device) ? first : second).records.push_back(std::move(r));
     } else {
         const auto half = static_cast<long>(recs.size() / 2);
         first.records.assign(std::make_move_iterator(recs.begin()), std::make_move_iterator(recs.begin() + half));
@@ -392,11 +402,21 @@ UplinkStats Uplink::stats() const {
     s.inflight = inflight_.size();
     s.byte_limit = static_cast<std::int64_t>(byte_limit_);
     switch (state_) {
-        case State::Idle: s.state = "idle"; break;
-        case State::Connecting: s.state = "connecting"; break;
-        case State::Subscribing: s.state = "subscribing"; break;
-        case State::Ready: s.state = "connected"; break;
-        case State::Waiting: s.state = "waiting"; break;
+        case State::Idle:
+            s.state = "idle";
+            break;
+        case State::Connecting:
+            s.state = "connecting";
+            break;
+        case State::Subscribing:
+            s.state = "subscribing";
+            break;
+        case State::Ready:
+            s.state = "connected";
+            break;
+        case State::Waiting:
+            s.state = "waiting";
+            break;
     }
     std::uint64_t sum = 0;
     const std::int64_t now = clock_.mono_ms();

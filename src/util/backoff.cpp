@@ -9,7 +9,8 @@ Backoff::Backoff(std::int64_t min_ms, std::int64_t max_ms, std::uint64_t seed)
 
 std::int64_t Backoff::next_ms() {
     std::int64_t base = min_ms_;
-    for (unsigned i = 0; i < attempt_ && base < max_ms_; ++i) base *= 2;
+    for (unsigned i = 0; i < attempt_ && base < max_ms_; ++i)
+        base *= 2;
     base = std::min(base, max_ms_);
     if (attempt_ < 64) ++attempt_;
     std::uniform_int_distribution<std::int64_t> dist(base / 2, base);

@@ -9,7 +9,9 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(Level::Info)};  // NOLINT: the one process-wide log setting
 }
 
-void set_log_level(Level level) { g_level.store(static_cast<int>(level)); }
+void set_log_level(Level level) {
+    g_level.store(static_cast<int>(level));
+}
 
 void log(Level level, std::string_view message) {
     if (static_cast<int>(level) > g_level.load()) return;

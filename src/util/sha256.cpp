@@ -13,11 +13,13 @@ constexpr std::array<std::uint32_t, 64> kRound = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
-constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) { return (x >> n) | (x << (32 - n)); }
+constexpr std::uint32_t rotr(std::uint32_t x, unsigned n) {
+    return (x >> n) | (x << (32 - n));
+}
 
 void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
     std::array<std::uint32_t, 64> w{};
-    for (unsigned i = 0; i < 16; ++i)
+    for (std::size_t i = 0; i < 16; ++i)
         w[i] = static_cast<std::uint32_t>(block[4 * i]) << 24 | static_cast<std::uint32_t>(block[4 * i + 1]) << 16 |
                static_cast<std::uint32_t>(block[4 * i + 2]) << 8 | static_cast<std::uint32_t>(block[4 * i + 3]);
     for (unsigned i = 16; i < 64; ++i) {
@@ -42,7 +44,14 @@ void compress(std::array<std::uint32_t, 8>& h, const std::uint8_t* block) {
         b = a;
         a = t1 + t2;
     }
-    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += k;
+    h[0] += a;
+    h[1] += b;
+    h[2] += c;
+    h[3] += d;
+    h[4] += e;
+    h[5] += f;
+    h[6] += g;
+    h[7] += k;
 }
 
 }  // namespace
@@ -59,16 +68,20 @@ std::array<std::uint8_t, 32> sha256(std::string_view data) {
     }
     // Padding: 0x80, zeros, then the message length in bits, big-endian, in one or two blocks.
     std::array<std::uint8_t, 128> tail{};
-    for (std::size_t i = 0; i < left; ++i) tail[i] = p[i];
+    for (std::size_t i = 0; i < left; ++i)
+        tail[i] = p[i];
     tail[left] = 0x80;
     const std::size_t blocks = left + 9 <= 64 ? 1 : 2;
     const std::uint64_t bits = static_cast<std::uint64_t>(data.size()) * 8;
-    for (unsigned i = 0; i < 8; ++i) tail[blocks * 64 - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
-    for (std::size_t b = 0; b < blocks; ++b) compress(h, tail.data() + 64 * b);
+    for (unsigned i = 0; i < 8; ++i)
+        tail[blocks * 64 - 1 - i] = static_cast<std::uint8_t>(bits >> (8 * i));
+    for (std::size_t b = 0; b < blocks; ++b)
+        compress(h, tail.data() + 64 * b);
 
     std::array<std::uint8_t, 32> out{};
     for (unsigned i = 0; i < 8; ++i)
-        for (unsigned j = 0; j < 4; ++j) out[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24 - 8 * j));
+        for (unsigned j = 0; j < 4; ++j)
+            out[4 * i + j] = static_cast<std::uint8_t>(h[i] >> (24 - 8 * j));
     return out;
 }
 

@@ -43,16 +43,16 @@ std::string_view trim(std::string_view text) {
 }
 
 std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
-    static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 5> kUnits{{
-        {"ms", 1}, {"s", 1000}, {"min", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
+    static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 5> kUnits{
+        {{"ms", 1}, {"s", 1000}, {"min", 60'000}, {"h", 3'600'000}, {"d", 86'400'000}}};
     auto ms = scaled(text, kUnits, static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
     if (!ms) return std::nullopt;
     return static_cast<std::int64_t>(*ms);
 }
 
 std::optional<std::uint64_t> parse_size_bytes(std::string_view text) {
-    static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 6> kUnits{{
-        {"", 1}, {"B", 1}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"TiB", 1ULL << 40}}};
+    static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 6> kUnits{
+        {{"", 1}, {"B", 1}, {"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"TiB", 1ULL << 40}}};
     return scaled(text, kUnits, std::numeric_limits<std::uint64_t>::max());
 }
 

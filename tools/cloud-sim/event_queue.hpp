@@ -9,7 +9,16 @@
 namespace fieldgate::cloudsim {
 
 struct Event {
-    enum class Type { Message, Connected, ConnectFailed, ConnectionLost, Subscribed, SubscribeFailed, Disconnected, Signal };
+    enum class Type {
+        Message,
+        Connected,
+        ConnectFailed,
+        ConnectionLost,
+        Subscribed,
+        SubscribeFailed,
+        Disconnected,
+        Signal
+    };
     Type type = Type::Signal;
     std::string topic;    ///< Message
     std::string payload;  ///< Message
@@ -37,7 +46,8 @@ public:
         if (out.empty()) {
             out.swap(events_);
         } else {
-            for (auto& e : events_) out.push_back(std::move(e));
+            for (auto& e : events_)
+                out.push_back(std::move(e));
             events_.clear();
         }
         return true;

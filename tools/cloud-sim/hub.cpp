@@ -17,34 +17,54 @@ constexpr Json::ArrayIndex kMaxArrayMembers = 128;
 
 std::string_view method_of(RequestKind kind) {
     switch (kind) {
-        case RequestKind::PostBatch: return enos::kMethodPostBatch;
-        case RequestKind::ResumeBatch: return enos::kMethodResumeBatch;
-        case RequestKind::Login: return "combine.login";
-        case RequestKind::LoginBatch: return "combine.login.batch";
-        case RequestKind::Logout: return "combine.logout";
+        case RequestKind::PostBatch:
+            return enos::kMethodPostBatch;
+        case RequestKind::ResumeBatch:
+            return enos::kMethodResumeBatch;
+        case RequestKind::Login:
+            return "combine.login";
+        case RequestKind::LoginBatch:
+            return "combine.login.batch";
+        case RequestKind::Logout:
+            return "combine.logout";
     }
     return "";
 }
 
-bool is_batch(RequestKind kind) { return kind == RequestKind::PostBatch || kind == RequestKind::ResumeBatch; }
+bool is_batch(RequestKind kind) {
+    return kind == RequestKind::PostBatch || kind == RequestKind::ResumeBatch;
+}
 
 // Malformed envelopes: the batch topics answer 1206 (as the hub does for a malformed batch),
 // the session topics the general 1220.
-int format_code(RequestKind kind) { return is_batch(kind) ? kCodeFormat : kCodePayloadFormat; }
+int format_code(RequestKind kind) {
+    return is_batch(kind) ? kCodeFormat : kCodePayloadFormat;
+}
 
 std::string_view message_of(int code) {
     switch (code) {
-        case kCodeOk: return "";
-        case kCodeDeviceNotFound: return "device does not exist";
-        case kCodeLoginPartial: return "some sub-devices failed to log in";
-        case kCodeSignFailed: return "sign check failed";
-        case kCodeModelInvalid: return "Model validate failed";
-        case kCodeFormat: return "Measurepoint post data format error";
-        case kCodeNoPermission: return "No sub-device permission";
-        case kCodePayloadFormat: return "payload format error";
-        case kCodePayloadEmpty: return "payload empty";
-        case kCodeMethodMismatch: return "method does not match topic";
-        default: return "error";
+        case kCodeOk:
+            return "";
+        case kCodeDeviceNotFound:
+            return "device does not exist";
+        case kCodeLoginPartial:
+            return "some sub-devices failed to log in";
+        case kCodeSignFailed:
+            return "sign check failed";
+        case kCodeModelInvalid:
+            return "Model validate failed";
+        case kCodeFormat:
+            return "Measurepoint post data format error";
+        case kCodeNoPermission:
+            return "No sub-device permission";
+        case kCodePayloadFormat:
+            return "payload format error";
+        case kCodePayloadEmpty:
+            return "payload empty";
+        case kCodeMethodMismatch:
+            return "method does not match topic";
+        default:
+            return "error";
     }
 }
 
@@ -52,7 +72,9 @@ bool is_json_integer(const Json::Value& v) {
     return v.type() == Json::intValue || v.type() == Json::uintValue;
 }
 
-bool is_json_number(const Json::Value& v) { return is_json_integer(v) || v.type() == Json::realValue; }
+bool is_json_number(const Json::Value& v) {
+    return is_json_integer(v) || v.type() == Json::realValue;
+}
 
 // Why a value does not fit its type, or "" when it does. `{"value": v, "quality": q}` with an
 // integer quality 0..9 stands for v.
@@ -103,7 +125,8 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 // A timestamp may be sent as a string (doc) or as an integer (some SDKs); the sign uses its text.
 std::optional<std::string> timestamp_text(const Json::Value& v) {
     if (v.isString()) return v.asString();
-    if (is_json_integer(v)) return v.type() == Json::intValue ? std::to_string(v.asInt64()) : std::to_string(v.asUInt64());
+    if (is_json_integer(v))
+        return v.type() == Json::intValue ? std::to_string(v.asInt64()) : std::to_string(v.asUInt64());
     return std::nullopt;
 }
 
@@ -153,23 +176,34 @@ std::optional<PointType> parse_point_type(std::string_view text) {
 
 std::string_view point_type_name(PointType type) {
     switch (type) {
-        case PointType::Number: return "number";
-        case PointType::Integer: return "integer";
-        case PointType::String: return "string";
-        case PointType::Bool: return "bool";
-        case PointType::Array: return "array";
-        case PointType::Any: return "any";
+        case PointType::Number:
+            return "number";
+        case PointType::Integer:
+            return "integer";
+        case PointType::String:
+            return "string";
+        case PointType::Bool:
+            return "bool";
+        case PointType::Array:
+            return "array";
+        case PointType::Any:
+            return "any";
     }
     return "?";
 }
 
 std::string_view request_kind_name(RequestKind kind) {
     switch (kind) {
-        case RequestKind::PostBatch: return "post/batch";
-        case RequestKind::ResumeBatch: return "resume/batch";
-        case RequestKind::Login: return "login";
-        case RequestKind::LoginBatch: return "login/batch";
-        case RequestKind::Logout: return "logout";
+        case RequestKind::PostBatch:
+            return "post/batch";
+        case RequestKind::ResumeBatch:
+            return "resume/batch";
+        case RequestKind::Login:
+            return "login";
+        case RequestKind::LoginBatch:
+            return "login/batch";
+        case RequestKind::Logout:
+            return "logout";
     }
     return "?";
 }
@@ -204,11 +238,16 @@ std::optional<RequestKind> Hub::kind_of(std::string_view topic) const {
 
 std::string Hub::reply_topic(RequestKind kind) const {
     switch (kind) {
-        case RequestKind::PostBatch: return enos::Topics::reply_of(topics_.post_batch());
-        case RequestKind::ResumeBatch: return enos::Topics::reply_of(topics_.resume_batch());
-        case RequestKind::Login: return enos::Topics::reply_of(topics_.login());
-        case RequestKind::LoginBatch: return enos::Topics::reply_of(topics_.login_batch());
-        case RequestKind::Logout: return enos::Topics::reply_of(topics_.logout());
+        case RequestKind::PostBatch:
+            return enos::Topics::reply_of(topics_.post_batch());
+        case RequestKind::ResumeBatch:
+            return enos::Topics::reply_of(topics_.resume_batch());
+        case RequestKind::Login:
+            return enos::Topics::reply_of(topics_.login());
+        case RequestKind::LoginBatch:
+            return enos::Topics::reply_of(topics_.login_batch());
+        case RequestKind::Logout:
+            return enos::Topics::reply_of(topics_.logout());
     }
     return {};
 }
@@ -302,10 +341,14 @@ Outcome Hub::handle(RequestKind kind, std::string_view payload, std::int64_t now
     }
     switch (kind) {
         case RequestKind::PostBatch:
-        case RequestKind::ResumeBatch: return handle_batch(kind, payload, body, now_ms, std::move(out));
-        case RequestKind::Login: return handle_login(body, std::move(out));
-        case RequestKind::LoginBatch: return handle_login_batch(body, std::move(out));
-        case RequestKind::Logout: return handle_logout(body, std::move(out));
+        case RequestKind::ResumeBatch:
+            return handle_batch(kind, payload, body, now_ms, std::move(out));
+        case RequestKind::Login:
+            return handle_login(body, std::move(out));
+        case RequestKind::LoginBatch:
+            return handle_login_batch(body, std::move(out));
+        case RequestKind::Logout:
+            return handle_logout(body, std::move(out));
     }
     return out;
 }
@@ -326,7 +369,8 @@ Outcome Hub::handle_batch(RequestKind kind, std::string_view payload, const Json
         allow_offline = body["allowOfflineSubDevice"].asBool();
     }
     if (body.isMember("skipInvalidMeasurepoints")) {
-        if (!body["skipInvalidMeasurepoints"].isBool()) return fail(kCodeFormat, "skipInvalidMeasurepoints must be a bool");
+        if (!body["skipInvalidMeasurepoints"].isBool())
+            return fail(kCodeFormat, "skipInvalidMeasurepoints must be a bool");
         skip_invalid = body["skipInvalidMeasurepoints"].asBool();
     }
     const Json::Value& params = body["params"];
@@ -371,7 +415,8 @@ Outcome Hub::handle_batch(RequestKind kind, std::string_view payload, const Json
         const bool is_gateway = pk == config_.product_key && dk == config_.device_key;
         if (!is_gateway) {
             if (find_device(pk, dk) == nullptr) {
-                return fail(kCodeNoPermission, at + ": sub-device " + describe_device(pk, dk) + " is not bound to this gateway");
+                return fail(kCodeNoPermission,
+                            at + ": sub-device " + describe_device(pk, dk) + " is not bound to this gateway");
             }
             if (!allow_offline && !logged_in(pk, dk)) {
                 return fail(kCodeNoPermission, at + ": sub-device " + describe_device(pk, dk) +
@@ -384,11 +429,12 @@ Outcome Hub::handle_batch(RequestKind kind, std::string_view payload, const Json
             for (auto it = points.begin(); it != points.end(); ++it) {
                 const std::string name = it.name();
                 const auto type = model->find(name);
-                std::string problem = type == model->end() ? "not in product " + pk + "'s model"
-                                                           : point_problem(type->second, *it);
+                std::string problem =
+                    type == model->end() ? "not in product " + pk + "'s model" : point_problem(type->second, *it);
                 if (problem.empty()) continue;
                 if (!skip_invalid) {
-                    return fail(kCodeModelInvalid, at + " " + describe_device(pk, dk) + " point \"" + name + "\": " + problem);
+                    return fail(kCodeModelInvalid,
+                                at + " " + describe_device(pk, dk) + " point \"" + name + "\": " + problem);
                 }
                 invalid.push_back(name);
             }
@@ -462,9 +508,9 @@ Outcome Hub::handle_login(const Json::Value& body, Outcome out) {
         finish(out, kCodeDeviceNotFound, data);
         return out;
     }
-    const std::string expected = enos::sign(
-        {{"clientId", p["clientId"].asString()}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", *ts}},
-        dev->device_secret);
+    const std::string expected =
+        enos::sign({{"clientId", p["clientId"].asString()}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", *ts}},
+                   dev->device_secret);
     if (!equal_ignoring_case(expected, p["sign"].asString())) {
         out.detail = "sub-device " + describe_device(pk, dk) + ": sign does not match its secret";
         finish(out, kCodeSignFailed, data);
@@ -487,8 +533,9 @@ Outcome Hub::handle_login_batch(const Json::Value& body, Outcome out) {
         }
     }
     if (!ok) {
-        out.detail = "params must hold clientId, timestamp, signMethod and a non-empty subDevices array of "
-                     "{productKey, deviceKey, sign}";
+        out.detail =
+            "params must hold clientId, timestamp, signMethod and a non-empty subDevices array of "
+            "{productKey, deviceKey, sign}";
         finish(out, kCodePayloadFormat, Json::Value(Json::objectValue));
         return out;
     }
@@ -511,8 +558,9 @@ Outcome Hub::handle_login_batch(const Json::Value& body, Outcome out) {
         if (dev == nullptr) {
             code = kCodeDeviceNotFound;
         } else {
-            const std::string expected = enos::sign(
-                {{"clientId", client_id}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", *ts}}, dev->device_secret);
+            const std::string expected =
+                enos::sign({{"clientId", client_id}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", *ts}},
+                           dev->device_secret);
             if (!equal_ignoring_case(expected, s["sign"].asString())) code = kCodeSignFailed;
         }
         if (code == kCodeOk) {

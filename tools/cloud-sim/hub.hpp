@@ -41,9 +41,9 @@ struct SubDevice {
 /// Fault injection; everything off by default. Faults apply to batch requests (post and resume)
 /// only, counted together from 1 in arrival order; session requests are never faulted.
 struct Faults {
-    int reply_code = 0;             ///< forced on every `every`-th batch request; nothing recorded
-    std::uint64_t every = 0;        ///< 0: never
-    std::uint64_t drop_replies = 0; ///< the first N batch requests are processed but get no reply
+    int reply_code = 0;              ///< forced on every `every`-th batch request; nothing recorded
+    std::uint64_t every = 0;         ///< 0: never
+    std::uint64_t drop_replies = 0;  ///< the first N batch requests are processed but get no reply
 };
 
 struct HubConfig {
@@ -51,7 +51,7 @@ struct HubConfig {
     std::string device_key;
     std::string device_secret;
     std::map<std::string, ThingModel, std::less<>> products;  ///< by product key
-    std::vector<SubDevice> devices;                            ///< bound (topo) to the gateway
+    std::vector<SubDevice> devices;                           ///< bound (topo) to the gateway
     Faults faults;
 };
 
@@ -77,13 +77,13 @@ inline constexpr int kCodeSimStorageFailed = 500;
 /// What one request did.
 struct Outcome {
     RequestKind kind = RequestKind::PostBatch;
-    std::string id;              ///< the request's id; "" when it has none that can be read
+    std::string id;  ///< the request's id; "" when it has none that can be read
     int code = 0;
-    std::string detail;          ///< for the log: which record or point failed, and why
-    bool send_reply = true;      ///< false when fault injection drops the reply
-    bool fault_injected = false; ///< the code was forced by [faults]
-    std::string reply_body;      ///< {"id","code","data","message"}
-    std::string records;         ///< JSON lines to append to the records file ("" when none)
+    std::string detail;           ///< for the log: which record or point failed, and why
+    bool send_reply = true;       ///< false when fault injection drops the reply
+    bool fault_injected = false;  ///< the code was forced by [faults]
+    std::string reply_body;       ///< {"id","code","data","message"}
+    std::string records;          ///< JSON lines to append to the records file ("" when none)
     std::uint64_t records_accepted = 0;
     std::uint64_t points_dropped = 0;  ///< invalid points dropped under skipInvalidMeasurepoints
 };

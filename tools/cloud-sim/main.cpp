@@ -142,10 +142,12 @@ private:
 
 int run(const Args& args) {
     ConfigResult loaded = load_config(args.config);
-    for (const auto& e : loaded.errors) std::cerr << e << "\n";
+    for (const auto& e : loaded.errors)
+        std::cerr << e << "\n";
     if (!loaded.config) return 1;
     SimConfig cfg = std::move(*loaded.config);
-    for (const auto& n : loaded.notes) util::log_notice(args.config + ": " + n);
+    for (const auto& n : loaded.notes)
+        util::log_notice(args.config + ": " + n);
     if (args.broker) cfg.broker = *args.broker;
     if (args.records) cfg.records = *args.records;
     const auto address = parse_broker_uri(cfg.broker);

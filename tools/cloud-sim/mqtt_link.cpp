@@ -35,7 +35,8 @@ std::uint16_t peer_port(int fd) {
 }  // namespace
 
 MqttLink::MqttLink(const std::string& broker_uri, const std::string& client_id, EventQueue& events) : events_(events) {
-    const int rc = MQTTAsync_create(&client_, broker_uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr);
+    const int rc =
+        MQTTAsync_create(&client_, broker_uri.c_str(), client_id.c_str(), MQTTCLIENT_PERSISTENCE_NONE, nullptr);
     if (rc != MQTTASYNC_SUCCESS) {
         throw std::runtime_error("cannot create an MQTT client for " + broker_uri + ": " + MQTTAsync_strerror(rc));
     }
@@ -68,7 +69,8 @@ bool MqttLink::subscribe(const std::vector<std::string>& topics) {
     std::vector<int> qos(topics.size(), 1);
     subscription_count_.store(static_cast<int>(topics.size()));
     names.reserve(topics.size());
-    for (const auto& t : topics) names.push_back(const_cast<char*>(t.c_str()));  // Paho's API is not const-correct
+    for (const auto& t : topics)
+        names.push_back(const_cast<char*>(t.c_str()));  // Paho's API is not const-correct
     MQTTAsync_responseOptions opts = MQTTAsync_responseOptions_initializer;
     opts.onSuccess = &MqttLink::on_subscribe_success;
     opts.onFailure = &MqttLink::on_subscribe_failure;
@@ -170,7 +172,8 @@ void MqttLink::on_subscribe_success(void* context, MQTTAsync_successData* respon
         if (count == 1) {
             refused = response->alt.qos == kSubscribeRefused;
         } else if (response->alt.qosList != nullptr) {
-            for (int i = 0; i < count; ++i) refused = refused || response->alt.qosList[i] == kSubscribeRefused;
+            for (int i = 0; i < count; ++i)
+                refused = refused || response->alt.qosList[i] == kSubscribeRefused;
         }
     }
     if (refused) {

@@ -87,15 +87,18 @@ public:
             const auto it = section_lines_.find(section);
             return it == section_lines_.end() ? 0 : it->second;
         };
-        if (result_.product_key.empty()) error(line_of("gateway"), "gateway", "product_key", "missing; the gateway's product key");
-        if (result_.device_key.empty()) error(line_of("gateway"), "gateway", "device_key", "missing; the gateway's device key");
+        if (result_.product_key.empty())
+            error(line_of("gateway"), "gateway", "product_key", "missing; the gateway's product key");
+        if (result_.device_key.empty())
+            error(line_of("gateway"), "gateway", "device_key", "missing; the gateway's device key");
         std::set<std::pair<std::string, std::string>> identities;
         for (auto& [name, dev] : devices_) {
             const std::string section = "device." + name;
             const int line = line_of(section);
             if (dev.product_key.empty()) error(line, section, "product_key", "missing; the sub-device's product key");
             if (dev.device_key.empty()) error(line, section, "device_key", "missing; the sub-device's device key");
-            if (dev.device_secret.empty()) error(line, section, "device_secret", "missing; the secret its login is signed with");
+            if (dev.device_secret.empty())
+                error(line, section, "device_secret", "missing; the secret its login is signed with");
             if (dev.product_key.empty() || dev.device_key.empty()) continue;
             if (dev.product_key == result_.product_key && dev.device_key == result_.device_key) {
                 error(line, section, "device_key", "is the gateway itself; a sub-device needs its own keys");
@@ -139,7 +142,8 @@ private:
     bool boolean(int line, std::string_view section, std::string_view key, std::string_view value, bool& out) {
         const auto b = util::parse_bool(value);
         if (!b) {
-            error(line, section, key, "'" + std::string(value) + "' is not a boolean; accepted: true false yes no on off");
+            error(line, section, key,
+                  "'" + std::string(value) + "' is not a boolean; accepted: true false yes no on off");
             return false;
         }
         out = *b;
@@ -149,7 +153,8 @@ private:
     void hub_key(int line, std::string_view key, std::string_view value) {
         if (key == "broker") {
             if (!parse_broker_uri(value)) {
-                error(line, "hub", key, "'" + std::string(value) + "' is not a broker address; accepted: tcp://HOST:PORT");
+                error(line, "hub", key,
+                      "'" + std::string(value) + "' is not a broker address; accepted: tcp://HOST:PORT");
             }
             sim_.broker = std::string(value);
         } else if (key == "client_id") {
@@ -165,19 +170,24 @@ private:
         } else if (key == "summary_interval") {
             const auto ms = util::parse_duration_ms(value);
             if (!ms || *ms <= 0) {
-                error(line, "hub", key, "'" + std::string(value) + "' is not a positive duration; e.g. 10s, 500ms, 1min");
+                error(line, "hub", key,
+                      "'" + std::string(value) + "' is not a positive duration; e.g. 10s, 500ms, 1min");
             } else {
                 sim_.summary_interval_ms = *ms;
             }
         } else {
-            error(line, "hub", key,
-                  "unknown key; accepted: broker client_id records append_records logout_on_reconnect summary_interval");
+            error(
+                line, "hub", key,
+                "unknown key; accepted: broker client_id records append_records logout_on_reconnect summary_interval");
         }
     }
 
-    void identity_key(int line, std::string_view section, std::string_view key, std::string_view value,
-                      std::string& pk, std::string& dk, std::string& secret) {
-        std::string* target = key == "product_key" ? &pk : key == "device_key" ? &dk : key == "device_secret" ? &secret : nullptr;
+    void identity_key(int line, std::string_view section, std::string_view key, std::string_view value, std::string& pk,
+                      std::string& dk, std::string& secret) {
+        std::string* target = key == "product_key"     ? &pk
+                              : key == "device_key"    ? &dk
+                              : key == "device_secret" ? &secret
+                                                       : nullptr;
         if (target == nullptr) {
             error(line, section, key, "unknown key; accepted: product_key device_key device_secret");
             return;
@@ -189,7 +199,8 @@ private:
     void product_key(int line, std::string_view section, std::string_view key, std::string_view value) {
         const auto type = parse_point_type(value);
         if (!type) {
-            error(line, section, key, "'" + std::string(value) + "' is not a point type; accepted: number integer string bool array any");
+            error(line, section, key,
+                  "'" + std::string(value) + "' is not a point type; accepted: number integer string bool array any");
             return;
         }
         result_.products[std::string(section.substr(8))].emplace(std::string(key), *type);
@@ -205,14 +216,17 @@ private:
         if (key == "reply_code") {
             const auto code = parse_integer<int>(value);
             if (!code || *code < 0 || *code == kCodeOk || *code > 99999) {
-                error(line, "faults", key, "'" + std::string(value) + "' is not an error code; accepted: 0 (off) or a code such as 1206, 1212, 1008, 500");
+                error(line, "faults", key,
+                      "'" + std::string(value) +
+                          "' is not an error code; accepted: 0 (off) or a code such as 1206, 1212, 1008, 500");
             } else {
                 f.reply_code = *code;
             }
         } else if (key == "every" || key == "drop_replies") {
             const auto n = parse_integer<std::uint64_t>(value);
             if (!n) {
-                error(line, "faults", key, "'" + std::string(value) + "' is not a count; accepted: 0 (off) or a positive integer");
+                error(line, "faults", key,
+                      "'" + std::string(value) + "' is not a count; accepted: 0 (off) or a positive integer");
             } else {
                 (key == "every" ? f.every : f.drop_replies) = *n;
             }

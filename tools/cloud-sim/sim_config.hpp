@@ -15,8 +15,8 @@ struct SimConfig {
     std::string broker = "tcp://127.0.0.1:18830";  ///< tcp://host:port (loopback in tests)
     std::string client_id = "fieldgate-cloud-sim";
     std::string records = "/tmp/fieldgate-demo/cloud-records.jsonl";
-    bool append_records = false;         ///< false: the records file is emptied at start
-    bool logout_on_reconnect = true;     ///< see README: the sim's stand-in for the gateway's drop
+    bool append_records = false;      ///< false: the records file is emptied at start
+    bool logout_on_reconnect = true;  ///< see README: the sim's stand-in for the gateway's drop
     std::int64_t summary_interval_ms = 10'000;
     HubConfig hub;
 };

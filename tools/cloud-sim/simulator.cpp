@@ -80,7 +80,8 @@ bool Simulator::on_event(Event& event, int& exit_code) {
                 hub_.logout_all();
             }
             const int nodelay = link_.set_tcp_nodelay(options_.broker_port);
-            if (options_.verbose) util::log_info("connected; TCP_NODELAY set on " + std::to_string(nodelay) + " socket(s)");
+            if (options_.verbose)
+                util::log_info("connected; TCP_NODELAY set on " + std::to_string(nodelay) + " socket(s)");
             state_ = LinkState::Subscribing;
             if (!link_.subscribe(hub_.topics())) {
                 util::log_warning("cannot subscribe on " + options_.broker + "; reconnecting");
@@ -159,7 +160,8 @@ void Simulator::on_message(const Event& event) {
     if (out.send_reply && !link_.publish(hub_.reply_topic(*kind), out.reply_body)) ++stats_.replies_failed;
     stats_.add(out);
     if (options_.verbose) {
-        std::string line = std::string(request_kind_name(*kind)) + " id=\"" + out.id + "\" -> " + std::to_string(out.code);
+        std::string line =
+            std::string(request_kind_name(*kind)) + " id=\"" + out.id + "\" -> " + std::to_string(out.code);
         if (out.records_accepted > 0) line += ", " + std::to_string(out.records_accepted) + " records";
         if (!out.detail.empty()) line += ": " + out.detail;
         if (!out.send_reply) line += " (reply dropped by fault injection)";

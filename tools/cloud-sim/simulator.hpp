@@ -16,10 +16,10 @@
 namespace fieldgate::cloudsim {
 
 struct LoopOptions {
-    std::string broker;                 ///< for messages
-    std::uint16_t broker_port = 0;      ///< to find Paho's socket for TCP_NODELAY
-    std::string stats_path;             ///< "" for none
-    bool verbose = false;               ///< one log line per request
+    std::string broker;             ///< for messages
+    std::uint16_t broker_port = 0;  ///< to find Paho's socket for TCP_NODELAY
+    std::string stats_path;         ///< "" for none
+    bool verbose = false;           ///< one log line per request
     bool logout_on_reconnect = true;
     std::chrono::milliseconds startup_wait{10'000};
     std::chrono::milliseconds summary_interval{10'000};

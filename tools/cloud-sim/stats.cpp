@@ -54,7 +54,8 @@ std::string stats_json(const Stats& s, std::size_t sessions) {
     Json::Value root(Json::objectValue);
     root["requests"] = Json::UInt64(s.requests);
     Json::Value by_code(Json::objectValue);
-    for (const auto& [code, n] : s.requests_by_code) by_code[std::to_string(code)] = Json::UInt64(n);
+    for (const auto& [code, n] : s.requests_by_code)
+        by_code[std::to_string(code)] = Json::UInt64(n);
     root["requests_by_code"] = by_code;
     root["records_accepted"] = Json::UInt64(s.records_accepted);
     root["records_by_topic"]["post"] = Json::UInt64(s.records_post);

@@ -60,15 +60,17 @@ void print_status(const Json::Value& s) {
     const Json::Value& st = s["store"];
     const Json::Value& up = s["uplink"];
     unsigned online = 0;
-    for (const auto& d : devs) online += d["online"].asBool() ? 1U : 0U;
+    for (const auto& d : devs)
+        online += d["online"].asBool() ? 1U : 0U;
     std::printf("fieldgated %s, up %s: %u/%u devices online, %llu buffered, uplink %s\n", s["version"].asCString(),
                 fieldgate::util::format_duration_ms(now - s["started_ms"].asInt64()).c_str(), online, devs.size(),
                 static_cast<unsigned long long>(st["records"].asUInt64()), up["state"].asCString());
     std::printf("\n%-16s %-24s %-16s %4s %-7s %-11s %-12s %8s %7s\n", "DEVICE", "PRODUCT/DEVICE KEY", "BUS", "UNIT",
                 "ONLINE", "SESSION", "LAST GOOD", "OK", "FAILED");
     for (const auto& d : devs) {
-        std::string keys = d["product_key"].asString().empty() ? "(gateway)"
-                                                              : d["product_key"].asString() + "/" + d["device_key"].asString();
+        std::string keys = d["product_key"].asString().empty()
+                               ? "(gateway)"
+                               : d["product_key"].asString() + "/" + d["device_key"].asString();
         std::printf("%-16s %-24s %-16s %4d %-7s %-11s %-12s %8llu %7llu\n", d["name"].asCString(), keys.c_str(),
                     d["bus"].asCString(), d["unit_id"].asInt(), d["online"].asBool() ? "yes" : "NO",
                     d["cloud_session"].asCString(), ago(now, d["last_good_poll_ms"].asInt64()).c_str(),
@@ -84,10 +86,13 @@ void print_status(const Json::Value& s) {
                 static_cast<unsigned long long>(st["records"].asUInt64()), human_bytes(st["bytes"].asDouble()).c_str(),
                 human_bytes(st["file_bytes"].asDouble()).c_str(), human_bytes(st["max_bytes"].asDouble()).c_str(),
                 ago(now, st["oldest_ms"].asInt64()).c_str(), dead.empty() ? "none" : dead.c_str());
-    std::string eta = up["eta_s"].isNull() ? "unknown" : fieldgate::util::format_duration_ms(
-                                                              static_cast<std::int64_t>(up["eta_s"].asDouble() * 1000));
+    std::string eta =
+        up["eta_s"].isNull()
+            ? "unknown"
+            : fieldgate::util::format_duration_ms(static_cast<std::int64_t>(up["eta_s"].asDouble() * 1000));
     std::printf("uplink: %s %s, %llu in flight, %llu delivered (%.1f/s, backlog eta %s), last reply %d %s\n",
-                up["state"].asCString(), up["uri"].asCString(), static_cast<unsigned long long>(up["inflight"].asUInt64()),
+                up["state"].asCString(), up["uri"].asCString(),
+                static_cast<unsigned long long>(up["inflight"].asUInt64()),
                 static_cast<unsigned long long>(up["delivered"].asUInt64()), up["drain_rate_per_s"].asDouble(),
                 eta.c_str(), up["last_code"].asInt(), ago(now, up["last_reply_ms"].asInt64()).c_str());
 }
@@ -123,24 +128,30 @@ int main(int argc, char** argv) {
     std::vector<std::string> words;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
-        if ((arg == "-c" || arg == "--config") && i + 1 < argc) path = argv[++i];
-        else if (arg == "--json") json = true;
+        if ((arg == "-c" || arg == "--config") && i + 1 < argc)
+            path = argv[++i];
+        else if (arg == "--json")
+            json = true;
         else if (arg == "-h" || arg == "--help") {
             std::cout << kUsage;
             return 0;
         } else if (!arg.empty() && arg[0] == '-') {
             std::cerr << "fieldgatectl: unknown option '" << arg << "'\n" << kUsage;
             return 1;
-        } else words.push_back(arg);
+        } else
+            words.push_back(arg);
     }
     if (words.empty()) {
         std::cerr << kUsage;
         return 1;
     }
     std::string request;
-    if (words[0] == "status" && words.size() == 1) request = "status";
-    else if (words[0] == "values" && words.size() == 2) request = "values " + words[1];
-    else if (words[0] == "dead-letters" && words.size() == 1) request = "dead-letters";
+    if (words[0] == "status" && words.size() == 1)
+        request = "status";
+    else if (words[0] == "values" && words.size() == 2)
+        request = "values " + words[1];
+    else if (words[0] == "dead-letters" && words.size() == 1)
+        request = "dead-letters";
     else {
         std::cerr << "fieldgatectl: unknown command\n" << kUsage;
         return 1;
@@ -148,7 +159,8 @@ int main(int argc, char** argv) {
 
     auto loaded = fieldgate::config::load(path);
     if (!loaded.config) {
-        for (const auto& e : loaded.errors) std::cerr << e << "\n";
+        for (const auto& e : loaded.errors)
+            std::cerr << e << "\n";
         return 1;
     }
     std::string reply;
@@ -169,9 +181,12 @@ int main(int argc, char** argv) {
             if (!reply.empty() && reply.back() != '\n') std::cout << "\n";
             return 0;
         }
-        if (request == "status") print_status(v);
-        else if (request == "dead-letters") print_dead_letters(v);
-        else print_values(v);
+        if (request == "status")
+            print_status(v);
+        else if (request == "dead-letters")
+            print_dead_letters(v);
+        else
+            print_values(v);
     } catch (const std::exception& e) {
         std::cerr << "fieldgatectl: " << e.what() << "\n";
         return 2;

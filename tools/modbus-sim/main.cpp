@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (!errors.empty()) {
-        for (const auto& e : errors) std::fprintf(stderr, "%s\n", e.c_str());
+        for (const auto& e : errors)
+            std::fprintf(stderr, "%s\n", e.c_str());
         return 1;
     }
 
@@ -45,7 +46,8 @@ int main(int argc, char** argv) {
 
     try {
         Server server(options);
-        for (const auto& line : server.banner()) std::fprintf(stderr, "%s\n", line.c_str());
+        for (const auto& line : server.banner())
+            std::fprintf(stderr, "%s\n", line.c_str());
         std::fflush(stderr);
         const int rc = server.run(stop.get());
         if (rc == 0) std::fprintf(stderr, "fieldgate-modbus-sim: stopped\n");

@@ -36,7 +36,8 @@ bool parse_list(std::string_view text, long long min, long long max, std::vector
         last = first;
         if (dash != std::string_view::npos && !parse_int(item.substr(dash + 1), last, min, max)) return false;
         if (last < first) return false;
-        for (long long v = first; v <= last; ++v) out.push_back(v);
+        for (long long v = first; v <= last; ++v)
+            out.push_back(v);
     }
     return !out.empty();
 }
@@ -52,8 +53,8 @@ struct IniState {
     FILE* stream = nullptr;
     Options* options = nullptr;
     std::vector<std::string>* errors = nullptr;
-    std::map<std::string, std::size_t> device_index;         // section name -> options->devices
-    std::set<std::pair<std::string, std::string>> seen;      // (section, key): a key given twice is an error
+    std::map<std::string, std::size_t> device_index;     // section name -> options->devices
+    std::set<std::pair<std::string, std::string>> seen;  // (section, key): a key given twice is an error
     std::set<std::string> has_port;
 };
 
@@ -82,9 +83,12 @@ int on_key(void* user, const char* section_c, const char* name_c, const char* va
             if (!valid_ipv4(value)) return fail("'" + value + "' is not an IPv4 address; e.g. 127.0.0.1");
             st->options->listen = value;
         } else if (name == "unknown_unit") {
-            if (value == "exception") st->options->unknown_unit = UnknownUnit::Exception;
-            else if (value == "silent") st->options->unknown_unit = UnknownUnit::Silent;
-            else return fail("'" + value + "' is not accepted; exception | silent");
+            if (value == "exception")
+                st->options->unknown_unit = UnknownUnit::Exception;
+            else if (value == "silent")
+                st->options->unknown_unit = UnknownUnit::Silent;
+            else
+                return fail("'" + value + "' is not accepted; exception | silent");
         } else {
             return fail("unknown key; accepted: listen, unknown_unit");
         }
@@ -107,7 +111,8 @@ int on_key(void* user, const char* section_c, const char* name_c, const char* va
     DeviceSpec& d = st->options->devices[it->second];
     if (name == "port") {
         st->has_port.insert(section);  // given, even if wrong: one message about it is enough
-        if (!parse_int(value, d.port, 0, 65535)) return fail("'" + value + "' is not a port; 1..65535, or 0 for any free one");
+        if (!parse_int(value, d.port, 0, 65535))
+            return fail("'" + value + "' is not a port; 1..65535, or 0 for any free one");
     } else if (name == "unit_id") {
         if (!parse_int(value, d.unit_id, 0, 255)) return fail("'" + value + "' is not a unit id; 0..255");
     } else if (name == "profile") {
@@ -115,7 +120,8 @@ int on_key(void* user, const char* section_c, const char* name_c, const char* va
         if (!p) return fail("'" + value + "' is not a profile; demo | bench");
         d.profile = *p;
     } else if (name == "seed") {
-        if (!parse_int(value, d.seed, 0, kMaxSeed)) return fail("'" + value + "' is not a seed; 0.." + std::to_string(kMaxSeed));
+        if (!parse_int(value, d.seed, 0, kMaxSeed))
+            return fail("'" + value + "' is not a seed; 0.." + std::to_string(kMaxSeed));
     } else {
         return fail("unknown key; accepted: port, unit_id, profile, seed");
     }
@@ -134,7 +140,8 @@ void read_ini(const std::string& path, Options& options, std::vector<std::string
     }
     const int rc = ini_parse_stream(read_line, &st, on_key, &st);
     std::fclose(st.stream);
-    if (rc > 0 && errors.empty()) errors.push_back(path + ":" + std::to_string(rc) + ": not an INI line; expected [section] or key = value");
+    if (rc > 0 && errors.empty())
+        errors.push_back(path + ":" + std::to_string(rc) + ": not an INI line; expected [section] or key = value");
     for (const auto& entry : st.device_index) {
         if (st.has_port.count(entry.first) == 0) {
             errors.push_back(path + ": [" + entry.first + "] port: missing; every device needs a port");
@@ -183,7 +190,7 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
             const auto eq = arg.find('=');
             if (eq != std::string::npos) {
                 value = arg.substr(eq + 1);
-                arg = arg.substr(0, eq);
+                arg.resize(eq);
                 has_value = true;
             }
         }
@@ -216,19 +223,25 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
         } else if (arg == "--unknown-unit") {
             std::string mode;
             take(mode);
-            if (mode == "exception") options.unknown_unit = UnknownUnit::Exception;
-            else if (mode == "silent") options.unknown_unit = UnknownUnit::Silent;
-            else errors.push_back("--unknown-unit: '" + mode + "' is not accepted; exception | silent");
+            if (mode == "exception")
+                options.unknown_unit = UnknownUnit::Exception;
+            else if (mode == "silent")
+                options.unknown_unit = UnknownUnit::Silent;
+            else
+                errors.push_back("--unknown-unit: '" + mode + "' is not accepted; exception | silent");
         } else {
             errors.push_back(arg + ": unknown option; see --help");
         }
     }
     if (options.help) return {};
 
-    for (const auto& path : configs) read_ini(path, options, errors);
+    for (const auto& path : configs)
+        read_ini(path, options, errors);
     if (!listen_text.empty()) {  // the command line wins over [sim] listen
-        if (valid_ipv4(listen_text)) options.listen = listen_text;
-        else errors.push_back("--listen: '" + listen_text + "' is not an IPv4 address; e.g. 127.0.0.1");
+        if (valid_ipv4(listen_text))
+            options.listen = listen_text;
+        else
+            errors.push_back("--listen: '" + listen_text + "' is not an IPv4 address; e.g. 127.0.0.1");
     }
 
     if (!ports_text.empty()) {
@@ -236,12 +249,14 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
         std::vector<long long> units;
         int seed = 0;
         const auto profile = parse_profile(profile_text);
-        if (!parse_list(ports_text, 0, 65535, ports)) errors.push_back("--ports: '" + ports_text + "' is not a port list; e.g. 15020-15069");
+        if (!parse_list(ports_text, 0, 65535, ports))
+            errors.push_back("--ports: '" + ports_text + "' is not a port list; e.g. 15020-15069");
         if (!parse_list(units_text.empty() ? "1" : units_text, 0, 255, units)) {
             errors.push_back("--units: '" + units_text + "' is not a unit list; e.g. 1-50, ids 0..255");
         }
         if (!profile) errors.push_back("--profile: '" + profile_text + "' is not a profile; demo | bench");
-        if (!parse_int(seed_text, seed, 0, kMaxSeed)) errors.push_back("--seed: '" + seed_text + "' is not a seed; 0.." + std::to_string(kMaxSeed));
+        if (!parse_int(seed_text, seed, 0, kMaxSeed))
+            errors.push_back("--seed: '" + seed_text + "' is not a seed; 0.." + std::to_string(kMaxSeed));
         if (seed + static_cast<long long>(ports.size() * units.size()) - 1 > kMaxSeed) {
             errors.push_back("--seed: the last device's seed would pass " + std::to_string(kMaxSeed));
         } else if (profile) {
@@ -261,7 +276,8 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
         errors.push_back("--units: needs --port or --ports");
     }
 
-    if (options.devices.empty() && errors.empty()) errors.push_back("nothing to serve: give -c FILE or --ports LIST; see --help");
+    if (options.devices.empty() && errors.empty())
+        errors.push_back("nothing to serve: give -c FILE or --ports LIST; see --help");
 
     // A port given as 0 gets one kernel-chosen port for all its devices, so (0, unit) pairs clash too.
     std::map<std::pair<unsigned, unsigned>, std::string> taken;

@@ -14,8 +14,8 @@ enum class UnknownUnit {
 };
 
 struct DeviceSpec {
-    std::string name;         ///< "meter1" from [device.meter1], or "PORT/UNIT" from the command line
-    std::uint16_t port = 0;   ///< 0: the kernel picks one (printed at start)
+    std::string name;        ///< "meter1" from [device.meter1], or "PORT/UNIT" from the command line
+    std::uint16_t port = 0;  ///< 0: the kernel picks one (printed at start)
     std::uint8_t unit_id = 1;
     Profile profile = Profile::Demo;
     int seed = 0;

@@ -17,7 +17,9 @@ inline std::optional<Profile> parse_profile(std::string_view name) {
     return std::nullopt;
 }
 
-inline const char* profile_name(Profile p) { return p == Profile::Demo ? "demo" : "bench"; }
+inline const char* profile_name(Profile p) {
+    return p == Profile::Demo ? "demo" : "bench";
+}
 
 /// Every profile maps the same tables from address 0, so reads inside them are legal and reads
 /// beyond get exception 2 (illegal data address) from libmodbus.
@@ -31,14 +33,16 @@ constexpr int kMaxSeed = 4000;
 
 /// Where a device's tables live (libmodbus's modbus_mapping_t arrays, or a test's).
 struct Image {
-    std::uint16_t* holding;   ///< kHoldingRegisters words
-    std::uint16_t* input;     ///< kInputRegisters words
-    std::uint8_t* coils;      ///< kCoils entries, 0 or 1
-    std::uint8_t* discrete;   ///< kDiscreteInputs entries, 0 or 1
+    std::uint16_t* holding;  ///< kHoldingRegisters words
+    std::uint16_t* input;    ///< kInputRegisters words
+    std::uint8_t* coils;     ///< kCoils entries, 0 or 1
+    std::uint8_t* discrete;  ///< kDiscreteInputs entries, 0 or 1
 };
 
 /// Wall-clock seconds from milliseconds since the epoch (floor; the clock is past 1970).
-inline std::int64_t wall_seconds(std::int64_t now_ms) { return now_ms / 1000; }
+inline std::int64_t wall_seconds(std::int64_t now_ms) {
+    return now_ms / 1000;
+}
 
 namespace demo {
 
@@ -47,24 +51,36 @@ inline std::uint32_t tick(std::int64_t now_ms) {
     return static_cast<std::uint32_t>(static_cast<std::uint64_t>(now_ms / 100) & 0xFFFFFFFFU);
 }
 /// holding 2..3 float32 ABCD: constant per device (exact in float32 for seed <= kMaxSeed).
-inline float constant(int seed) { return static_cast<float>(seed * 100) + 0.25F; }
+inline float constant(int seed) {
+    return static_cast<float>(seed * 100) + 0.25F;
+}
 /// holding 4..5 float32 CDAB: changes every second.
 inline float seconds(int seed, std::int64_t now_ms) {
     return static_cast<float>(seed * 10 + static_cast<int>(wall_seconds(now_ms) % 60));
 }
 /// holding 6 int16: constant, negative for seed > 0.
-inline std::int16_t negative(int seed) { return static_cast<std::int16_t>(-seed * 7); }
+inline std::int16_t negative(int seed) {
+    return static_cast<std::int16_t>(-seed * 7);
+}
 /// holding 7 uint16.
 inline std::uint16_t seconds_mod_1000(std::int64_t now_ms) {
     return static_cast<std::uint16_t>(wall_seconds(now_ms) % 1000);
 }
 /// input 0 int16: a temperature in hundredths (read it with scale=0.01).
-inline std::int16_t temperature_raw(int seed) { return static_cast<std::int16_t>(2150 + seed); }
+inline std::int16_t temperature_raw(int seed) {
+    return static_cast<std::int16_t>(2150 + seed);
+}
 /// input 1..2 int32 ABCD.
-inline std::int32_t counter(int seed) { return seed * 100000 + 1; }
+inline std::int32_t counter(int seed) {
+    return seed * 100000 + 1;
+}
 /// coil k (0..15): bit k of the seed; discrete input k: its complement.
-inline std::uint8_t coil(int seed, unsigned k) { return static_cast<std::uint8_t>((static_cast<unsigned>(seed) >> k) & 1U); }
-inline std::uint8_t discrete(int seed, unsigned k) { return static_cast<std::uint8_t>(coil(seed, k) ^ 1U); }
+inline std::uint8_t coil(int seed, unsigned k) {
+    return static_cast<std::uint8_t>((static_cast<unsigned>(seed) >> k) & 1U);
+}
+inline std::uint8_t discrete(int seed, unsigned k) {
+    return static_cast<std::uint8_t>(coil(seed, k) ^ 1U);
+}
 
 }  // namespace demo
 
@@ -74,8 +90,8 @@ constexpr unsigned kValues = 10;  ///< float32 ABCD at holding 2k..2k+1
 
 /// Value k (0..9): the float32 nearest to the double (seed + k/10) + (wall seconds mod 100).
 inline float value(int seed, unsigned k, std::int64_t now_ms) {
-    const double v = static_cast<double>(seed) + static_cast<double>(k) / 10.0 +
-                     static_cast<double>(wall_seconds(now_ms) % 100);
+    const double v =
+        static_cast<double>(seed) + static_cast<double>(k) / 10.0 + static_cast<double>(wall_seconds(now_ms) % 100);
     return static_cast<float>(v);
 }
 
@@ -107,10 +123,13 @@ inline void refresh(Profile profile, int seed, std::int64_t now_ms, const Image&
         image.holding[7] = demo::seconds_mod_1000(now_ms);
         image.input[0] = static_cast<std::uint16_t>(demo::temperature_raw(seed));
         put32(image.input + 1, static_cast<std::uint32_t>(demo::counter(seed)));
-        for (unsigned k = 0; k < kCoils; ++k) image.coils[k] = demo::coil(seed, k);
-        for (unsigned k = 0; k < kDiscreteInputs; ++k) image.discrete[k] = demo::discrete(seed, k);
+        for (unsigned k = 0; k < kCoils; ++k)
+            image.coils[k] = demo::coil(seed, k);
+        for (unsigned k = 0; k < kDiscreteInputs; ++k)
+            image.discrete[k] = demo::discrete(seed, k);
     } else {
-        for (unsigned k = 0; k < bench::kValues; ++k) put32(image.holding + 2 * k, float_bits(bench::value(seed, k, now_ms)));
+        for (unsigned k = 0; k < bench::kValues; ++k)
+            put32(image.holding + 2 * k, float_bits(bench::value(seed, k, now_ms)));
     }
 }
 

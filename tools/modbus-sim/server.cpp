@@ -39,7 +39,9 @@ std::int64_t wall_ms() {
     return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 
 }  // namespace
 
@@ -54,9 +56,10 @@ Server::Server(const Options& options) : options_(options) {
         }
         Device d;
         d.spec = spec;
-        d.mapping.reset(modbus_mapping_new_start_address(0, kCoils, 0, kDiscreteInputs, 0, kHoldingRegisters, 0,
-                                                         kInputRegisters));
-        if (!d.mapping) throw std::runtime_error(std::string("cannot allocate a register map: ") + std::strerror(errno));
+        d.mapping.reset(
+            modbus_mapping_new_start_address(0, kCoils, 0, kDiscreteInputs, 0, kHoldingRegisters, 0, kInputRegisters));
+        if (!d.mapping)
+            throw std::runtime_error(std::string("cannot allocate a register map: ") + std::strerror(errno));
         const Image image{d.mapping->tab_registers, d.mapping->tab_input_registers, d.mapping->tab_bits,
                           d.mapping->tab_input_bits};
         refresh(spec.profile, spec.seed, wall_ms(), image);
@@ -100,7 +103,8 @@ void Server::accept_client(std::size_t port_index) {
     const int fd = ::accept4(ports_[port_index].listener.get(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) {
         // EMFILE and friends: the client stays in the backlog and is retried on the next wakeup.
-        if (options_.verbose) std::fprintf(stderr, "accept on port %u: %s\n", ports_[port_index].port, std::strerror(errno));
+        if (options_.verbose)
+            std::fprintf(stderr, "accept on port %u: %s\n", ports_[port_index].port, std::strerror(errno));
         return;
     }
     // Replies are one small write each; do not let Nagle hold one back behind a delayed ACK.
@@ -154,8 +158,10 @@ int Server::run(int stop_fd) {
     for (;;) {
         fds.clear();
         fds.push_back(pollfd{stop_fd, POLLIN, 0});
-        for (const auto& p : ports_) fds.push_back(pollfd{p.listener.get(), POLLIN, 0});
-        for (const auto& c : clients_) fds.push_back(pollfd{c.fd.get(), POLLIN, 0});
+        for (const auto& p : ports_)
+            fds.push_back(pollfd{p.listener.get(), POLLIN, 0});
+        for (const auto& c : clients_)
+            fds.push_back(pollfd{c.fd.get(), POLLIN, 0});
 
         if (::poll(fds.data(), fds.size(), -1) < 0) {
             if (errno == EINTR) continue;

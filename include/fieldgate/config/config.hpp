@@ -23,18 +23,18 @@ enum class ByteOrder { ABCD, CDAB, BADC, DCBA };
 struct Point {
     std::string id;
     Table table = Table::Holding;
-    std::uint16_t address = 0;         ///< 0-based protocol address
+    std::uint16_t address = 0;  ///< 0-based protocol address
     ValueType type = ValueType::Uint16;
-    std::uint16_t count = 1;           ///< array length TYPE[N]; 1 for scalars
-    bool is_array = false;             ///< TYPE[N] given (even N=1 is written as a JSON array)
-    std::uint16_t string_length = 0;   ///< N of string[N], in registers
+    std::uint16_t count = 1;          ///< array length TYPE[N]; 1 for scalars
+    bool is_array = false;            ///< TYPE[N] given (even N=1 is written as a JSON array)
+    std::uint16_t string_length = 0;  ///< N of string[N], in registers
     ByteOrder order = ByteOrder::ABCD;
-    std::optional<double> scale;       ///< value * scale + offset when either is given
+    std::optional<double> scale;  ///< value * scale + offset when either is given
     std::optional<double> offset;
-    std::optional<std::uint8_t> bit;   ///< bit=N of a register value (0..15)
-    bool quality = false;              ///< wrap as {"value": v, "quality": q}
-    bool as_string = false;            ///< write the number's text as a JSON string
-    int line = 0;                      ///< where it was defined, for messages
+    std::optional<std::uint8_t> bit;  ///< bit=N of a register value (0..15)
+    bool quality = false;             ///< wrap as {"value": v, "quality": q}
+    bool as_string = false;           ///< write the number's text as a JSON string
+    int line = 0;                     ///< where it was defined, for messages
 
     /// Registers (or bits, for coil/discrete) the point occupies.
     std::uint32_t width() const;
@@ -54,7 +54,7 @@ struct Gateway {
 };
 
 struct Mqtt {
-    std::string uri;                 ///< tcp://host:port or ssl://host:port
+    std::string uri;  ///< tcp://host:port or ssl://host:port
     std::int64_t keepalive_ms = 60'000;
     std::string ca_file;
     std::string cert_file;
@@ -77,12 +77,12 @@ enum class AllowOffline { Auto, True, False };
 
 struct Uplink {
     std::uint32_t batch_max_records = 1000;
-    std::uint64_t batch_max_bytes = 256 * 1024;
+    std::uint64_t batch_max_bytes = 256ULL * 1024;
     std::uint32_t inflight = 8;
     std::int64_t reply_timeout_ms = 30'000;
-    std::int64_t resume_after_ms = 5 * 60'000;
+    std::int64_t resume_after_ms = 5LL * 60'000;
     std::int64_t retry_min_ms = 1000;
-    std::int64_t retry_max_ms = 5 * 60'000;
+    std::int64_t retry_max_ms = 5LL * 60'000;
     AllowOffline allow_offline_subdevice = AllowOffline::Auto;
     bool skip_invalid_measurepoints = false;
 };
@@ -91,7 +91,7 @@ enum class BusType { Rtu, Tcp };
 enum class Parity { None, Even, Odd };
 
 struct Bus {
-    std::string name;      ///< the part after "bus."; for a device's own tcp://host:port, that URI
+    std::string name;  ///< the part after "bus."; for a device's own tcp://host:port, that URI
     BusType type = BusType::Tcp;
     // rtu
     std::string device;
@@ -109,13 +109,13 @@ struct Bus {
 };
 
 struct Device {
-    std::string name;            ///< the part after "device."
-    std::string product_key;     ///< empty (with device_key) = the gateway itself
+    std::string name;         ///< the part after "device."
+    std::string product_key;  ///< empty (with device_key) = the gateway itself
     std::string device_key;
     std::string device_secret;
     std::string device_secret_file;
-    std::string model;           ///< a key of Config::models
-    std::string bus;             ///< a key of Config::buses (inline tcp:// buses are added there)
+    std::string model;  ///< a key of Config::models
+    std::string bus;    ///< a key of Config::buses (inline tcp:// buses are added there)
     std::uint8_t unit_id = 1;
     std::int64_t interval_ms = 1000;
     std::optional<std::int64_t> timeout_ms;  ///< overrides the bus's

@@ -14,9 +14,9 @@ struct DeviceStatus {
     std::uint64_t polls_ok = 0;
     std::uint64_t polls_failed = 0;
     std::int64_t last_good_poll_ms = 0;  ///< wall-clock; 0 = never
-    std::string last_values;            ///< JSON object of the last good poll
+    std::string last_values;             ///< JSON object of the last good poll
     std::string last_error;
-    std::uint64_t non_finite = 0;        ///< points left out as NaN/inf, all time
+    std::uint64_t non_finite = 0;  ///< points left out as NaN/inf, all time
 };
 
 /// Per-device state, indexed like Config::devices.

@@ -17,9 +17,9 @@ struct StatusInputs {
     const DeviceRegistry& registry;
     const store::StoreStats& store;
     const uplink::UplinkStats& uplink;
-    std::int64_t now_ms;            ///< wall-clock
-    std::int64_t started_ms;        ///< wall-clock start of the daemon
-    std::uint64_t readings_dropped; ///< queue overflow
+    std::int64_t now_ms;             ///< wall-clock
+    std::int64_t started_ms;         ///< wall-clock start of the daemon
+    std::uint64_t readings_dropped;  ///< queue overflow
 };
 
 /// The status document (DESIGN.md "Command line and status contract").

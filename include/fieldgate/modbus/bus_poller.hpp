@@ -21,7 +21,8 @@ namespace fieldgate::modbus {
 class BusPoller {
 public:
     /// `devices` are indexes into cfg.devices, all on `bus`. The config must outlive the poller.
-    BusPoller(const config::Config& cfg, const config::Bus& bus, std::vector<std::size_t> devices, ReadingSink& sink);
+    BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
+              ReadingSink& sink);
     ~BusPoller();
     BusPoller(const BusPoller&) = delete;
     BusPoller& operator=(const BusPoller&) = delete;

@@ -21,9 +21,9 @@ struct BlockData {
 /// ready to be embedded in a batch without re-parsing.
 struct Measurepoints {
     std::string json;
-    unsigned written = 0;       ///< points in json
-    unsigned non_finite = 0;    ///< NaN/inf left out (not JSON)
-    unsigned unreadable = 0;    ///< points whose block failed
+    unsigned written = 0;     ///< points in json
+    unsigned non_finite = 0;  ///< NaN/inf left out (not JSON)
+    unsigned unreadable = 0;  ///< points whose block failed
 };
 
 /// Decodes every point from the blocks' data and writes the JSON object, following DESIGN.md

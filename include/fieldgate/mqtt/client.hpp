@@ -11,7 +11,7 @@ struct ConnectOptions {
     std::string password;
     std::int64_t keepalive_ms = 60'000;
     std::int64_t connect_timeout_ms = 30'000;
-    std::string ca_file;    ///< ssl:// only
+    std::string ca_file;  ///< ssl:// only
     std::string cert_file;
     std::string key_file;
 };

@@ -10,8 +10,8 @@ namespace fieldgate::store {
 /// One device at one acquisition time. `body` is the batch element text (see
 /// enos::encode_record), kept compact so a batch is built by concatenation.
 struct Record {
-    std::int64_t id = 0;     ///< insertion order; oldest first
-    std::string device;      ///< the [device.*] name
+    std::int64_t id = 0;  ///< insertion order; oldest first
+    std::string device;   ///< the [device.*] name
     std::int64_t time_ms = 0;
     std::string body;
 };
@@ -28,15 +28,15 @@ struct FetchRange {
     std::int64_t after_id = 0;
     std::int64_t before_id = INT64_MAX;
     std::size_t max_records = 1000;
-    std::size_t max_bytes = 256 * 1024;
+    std::size_t max_bytes = std::size_t{256} * 1024;
 };
 
 struct StoreStats {
     std::uint64_t records = 0;
-    std::uint64_t bytes = 0;          ///< bytes of record bodies
-    std::uint64_t file_bytes = 0;     ///< the database file (pages in use and free)
-    std::int64_t oldest_ms = 0;       ///< 0 when empty
-    std::uint64_t pending = 0;        ///< appended, not yet committed
+    std::uint64_t bytes = 0;                            ///< bytes of record bodies
+    std::uint64_t file_bytes = 0;                       ///< the database file (pages in use and free)
+    std::int64_t oldest_ms = 0;                         ///< 0 when empty
+    std::uint64_t pending = 0;                          ///< appended, not yet committed
     std::map<std::string, std::uint64_t> dead_letters;  ///< by reason
 };
 

@@ -30,17 +30,17 @@ struct Settings {
 struct UplinkStats {
     bool connected = false;
     std::size_t inflight = 0;
-    std::uint64_t delivered = 0;       ///< records confirmed by a 200
+    std::uint64_t delivered = 0;  ///< records confirmed by a 200
     std::uint64_t batches_sent = 0;
-    std::uint64_t retries = 0;         ///< batches sent again (time-out, lost connection, transient code)
+    std::uint64_t retries = 0;  ///< batches sent again (time-out, lost connection, transient code)
     std::uint64_t timeouts = 0;
     std::uint64_t dead_lettered = 0;
-    std::uint64_t connects = 0;        ///< successful CONNACKs
-    int last_code = 0;                 ///< 0 before the first reply
-    std::int64_t last_reply_ms = 0;    ///< wall-clock
-    double drain_rate_per_s = 0;       ///< records delivered per second over the last 10 s
-    std::string state;                 ///< "connecting", "subscribing", "connected", "waiting" (to reconnect)
-    std::int64_t byte_limit = 0;       ///< current batch byte limit (halved after 1008)
+    std::uint64_t connects = 0;      ///< successful CONNACKs
+    int last_code = 0;               ///< 0 before the first reply
+    std::int64_t last_reply_ms = 0;  ///< wall-clock
+    double drain_rate_per_s = 0;     ///< records delivered per second over the last 10 s
+    std::string state;               ///< "connecting", "subscribing", "connected", "waiting" (to reconnect)
+    std::int64_t byte_limit = 0;     ///< current batch byte limit (halved after 1008)
 };
 
 /// The connection state machine, the in-flight window and the reply-code policy. No I/O of its

@@ -28,7 +28,10 @@ public:
         : wall_(wall_ms), mono_(mono_ms) {}
     std::int64_t wall_ms() const override { return wall_; }
     std::int64_t mono_ms() const override { return mono_; }
-    void advance(std::int64_t ms) { wall_ += ms; mono_ += ms; }
+    void advance(std::int64_t ms) {
+        wall_ += ms;
+        mono_ += ms;
+    }
 
 private:
     std::int64_t wall_;

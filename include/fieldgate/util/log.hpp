@@ -14,11 +14,21 @@ void set_log_level(Level level);
 /// Writes one line to stderr: "<N>message\n", in one write so threads do not interleave.
 void log(Level level, std::string_view message);
 
-inline void log_error(std::string_view m) { log(Level::Error, m); }
-inline void log_warning(std::string_view m) { log(Level::Warning, m); }
-inline void log_notice(std::string_view m) { log(Level::Notice, m); }
-inline void log_info(std::string_view m) { log(Level::Info, m); }
-inline void log_debug(std::string_view m) { log(Level::Debug, m); }
+inline void log_error(std::string_view m) {
+    log(Level::Error, m);
+}
+inline void log_warning(std::string_view m) {
+    log(Level::Warning, m);
+}
+inline void log_notice(std::string_view m) {
+    log(Level::Notice, m);
+}
+inline void log_info(std::string_view m) {
+    log(Level::Info, m);
+}
+inline void log_debug(std::string_view m) {
+    log(Level::Debug, m);
+}
 
 /// Lets one message through per interval and counts the ones it held back, so a repeat offender
 /// (a dead device polled every second) costs one journal line a minute, not one a poll.

@@ -22,11 +22,14 @@ const std::string kGateway =
     "[mqtt]\n"
     "uri = tcp://127.0.0.1:1883\n";  // lines 1..7
 
-LoadResult load_one(const std::string& text) { return load_texts({{"main.ini", text}}); }
+LoadResult load_one(const std::string& text) {
+    return load_texts({{"main.ini", text}});
+}
 
 std::string all(const std::vector<std::string>& lines) {
     std::string out;
-    for (const auto& l : lines) out += l + "\n";
+    for (const auto& l : lines)
+        out += l + "\n";
     return out;
 }
 
@@ -37,7 +40,9 @@ Config valid(const std::string& text) {
     return *r.config;
 }
 
-bool starts_with(const std::string& s, const std::string& start) { return s.compare(0, start.size(), start) == 0; }
+bool starts_with(const std::string& s, const std::string& start) {
+    return s.compare(0, start.size(), start) == 0;
+}
 
 // Exactly one error, starting with `start` and in the contract's shape.
 void one_error(const LoadResult& r, const std::string& start) {
@@ -248,10 +253,11 @@ TEST(Config, defaults_apply_when_keys_are_left_out) {
 }
 
 TEST(Config, inline_tcp_bus_is_added_once_under_its_uri) {
-    const auto c = valid(kGateway + kModel +
-                         "[device.a]\nproduct_key = p\ndevice_key = a\ndevice_secret = s\nmodel = m\nbus = tcp://10.0.0.9:1502\n"
-                         "[device.b]\nproduct_key = p\ndevice_key = b\ndevice_secret = s\nmodel = m\nbus = tcp://10.0.0.9:1502\n"
-                         "unit_id = 3\n");
+    const auto c =
+        valid(kGateway + kModel +
+              "[device.a]\nproduct_key = p\ndevice_key = a\ndevice_secret = s\nmodel = m\nbus = tcp://10.0.0.9:1502\n"
+              "[device.b]\nproduct_key = p\ndevice_key = b\ndevice_secret = s\nmodel = m\nbus = tcp://10.0.0.9:1502\n"
+              "unit_id = 3\n");
     LONGS_EQUAL(1, c.buses.size());
     const Bus& bus = c.buses.at("tcp://10.0.0.9:1502");
     STRCMP_EQUAL("tcp://10.0.0.9:1502", bus.name.c_str());
@@ -343,14 +349,16 @@ TEST(Config, empty_file_misses_gateway_and_mqtt) {
 
 TEST(Config, garbage_input_gives_errors_not_a_crash) {
     std::string junk;
-    for (int i = 0; i < 4096; ++i) junk += static_cast<char>((i * 7919) % 256);
+    for (int i = 0; i < 4096; ++i)
+        junk += static_cast<char>((i * 7919) % 256);
     junk += "\n[\n]]]\n=\n[bus.\x01]\nx=\x7f\n[device.d]\nunit_id = 99999999999999999999999999\n";
     junk += std::string(100'000, 'k') + " = " + std::string(100'000, 'v') + "\n";
     const auto r = load_texts({{"junk.ini", junk}, {"bom.ini", "\xEF\xBB\xBF[uplink]\ninflight = -5\n"}});
     CHECK_FALSE(r.config.has_value());
     CHECK(r.errors.size() > 3);
     CHECK(has(r.errors, "bom.ini:2: [uplink] inflight: \"-5\" out of range; accepted: 1..64"));
-    for (const auto& e : r.errors) CHECK(e.size() < 600);  // junk is quoted and cut, not echoed whole
+    for (const auto& e : r.errors)
+        CHECK(e.size() < 600);  // junk is quoted and cut, not echoed whole
 }
 
 TEST(Config, every_error_is_collected) {
@@ -358,7 +366,8 @@ TEST(Config, every_error_is_collected) {
     LONGS_EQUAL(4, r.errors.size());
     CHECK(has(r.errors, "main.ini:8: [mqtt] keepalive: "));
     CHECK(has(r.errors, "main.ini:12: [bogus]: unknown section;"));
-    CHECK(has(r.errors, "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive ca_file cert_file key_file"));
+    CHECK(
+        has(r.errors, "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive ca_file cert_file key_file"));
     CHECK(has(r.errors, "main.ini:11: [store] max_bytes: bad size \"lots\""));
 }
 
@@ -376,7 +385,8 @@ TEST(Config, comments_and_blank_lines_are_ignored) {
 }
 
 TEST(Config, key_given_twice_in_a_section_is_an_error) {
-    one_error(kGateway + "keepalive = 60s\nkeepalive = 61s\n", "main.ini:9: [mqtt] keepalive: given twice, first at line 8;");
+    one_error(kGateway + "keepalive = 60s\nkeepalive = 61s\n",
+              "main.ini:9: [mqtt] keepalive: given twice, first at line 8;");
 }
 
 TEST(Config, unknown_key_and_section_are_errors) {
@@ -394,7 +404,9 @@ TEST(Config, missing_required_keys_are_reported_at_the_section_line) {
     const auto r = load_one("\n[gateway]\nproduct_key = p\n[mqtt]\nkeepalive = 60s\n");
     LONGS_EQUAL(3, r.errors.size());
     CHECK(has(r.errors, "main.ini:2: [gateway] device_key: missing;"));
-    CHECK(has(r.errors, "main.ini:2: [gateway] device_secret: missing; accepted: device_secret = SECRET or device_secret_file = PATH"));
+    CHECK(has(
+        r.errors,
+        "main.ini:2: [gateway] device_secret: missing; accepted: device_secret = SECRET or device_secret_file = PATH"));
     CHECK(has(r.errors, "main.ini:4: [mqtt] uri: missing;"));
 }
 
@@ -410,65 +422,82 @@ TEST(Config, bad_durations_sizes_and_booleans_are_errors) {
     one_error(kGateway + "keepalive = 99999999999999999999d\n", "main.ini:8: [mqtt] keepalive: bad duration");
     one_error(kGateway + "[store]\nmax_bytes = 1GB\n", "main.ini:9: [store] max_bytes: bad size \"1GB\";");
     one_error(kGateway + "[store]\nmax_bytes =\n", "main.ini:9: [store] max_bytes: bad size \"\";");
-    one_error(kGateway + "[uplink]\nskip_invalid_measurepoints = True\n",
-              "main.ini:9: [uplink] skip_invalid_measurepoints: bad boolean \"True\"; accepted: true false yes no on off");
+    one_error(
+        kGateway + "[uplink]\nskip_invalid_measurepoints = True\n",
+        "main.ini:9: [uplink] skip_invalid_measurepoints: bad boolean \"True\"; accepted: true false yes no on off");
     one_error(kGateway + "[store]\noverflow = drop\n",
               "main.ini:9: [store] overflow: bad value \"drop\"; accepted: drop_oldest | drop_newest");
-    one_error(kGateway + "[uplink]\nbatch_max_records = 1e3\n", "main.ini:9: [uplink] batch_max_records: not an integer \"1e3\";");
+    one_error(kGateway + "[uplink]\nbatch_max_records = 1e3\n",
+              "main.ini:9: [uplink] batch_max_records: not an integer \"1e3\";");
 }
 
 TEST(Config, values_out_of_range_are_errors) {
-    one_error(kGateway + "keepalive = 301s\n", "main.ini:8: [mqtt] keepalive: \"301s\" out of range; accepted: 1min..5min");
-    one_error(kGateway + "[uplink]\ninflight = 65\n", "main.ini:9: [uplink] inflight: \"65\" out of range; accepted: 1..64");
+    one_error(kGateway + "keepalive = 301s\n",
+              "main.ini:8: [mqtt] keepalive: \"301s\" out of range; accepted: 1min..5min");
+    one_error(kGateway + "[uplink]\ninflight = 65\n",
+              "main.ini:9: [uplink] inflight: \"65\" out of range; accepted: 1..64");
     one_error(kGateway + "[uplink]\ninflight = 0\n", "main.ini:9: [uplink] inflight:");
     one_error(kGateway + "[uplink]\nbatch_max_bytes = 513KiB\n",
               "main.ini:9: [uplink] batch_max_bytes: \"513KiB\" out of range; accepted: 1KiB..512KiB");
     one_error(kGateway + "[uplink]\nbatch_max_bytes = 1023\n", "main.ini:9: [uplink] batch_max_bytes:");
     one_error(kGateway + "[uplink]\nbatch_max_records = 0\n", "main.ini:9: [uplink] batch_max_records:");
-    one_error(kGateway + "[store]\ncommit_interval = 9ms\n", "main.ini:9: [store] commit_interval: \"9ms\" out of range; accepted: 10ms..1min");
+    one_error(kGateway + "[store]\ncommit_interval = 9ms\n",
+              "main.ini:9: [store] commit_interval: \"9ms\" out of range; accepted: 10ms..1min");
     one_error(kGateway + "[store]\ncommit_interval = 61s\n", "main.ini:9: [store] commit_interval:");
-    one_error(kGateway + "[uplink]\nretry_min = 2min\nretry_max = 1min\n",
-              "main.ini:10: [uplink] retry_max: retry_min 2min is above retry_max 1min; accepted: retry_min <= retry_max");
-    one_error(kGateway + "[uplink]\nretry_min = 10min\n", "main.ini:9: [uplink] retry_min: retry_min 10min is above retry_max 5min");
+    one_error(
+        kGateway + "[uplink]\nretry_min = 2min\nretry_max = 1min\n",
+        "main.ini:10: [uplink] retry_max: retry_min 2min is above retry_max 1min; accepted: retry_min <= retry_max");
+    one_error(kGateway + "[uplink]\nretry_min = 10min\n",
+              "main.ini:9: [uplink] retry_min: retry_min 10min is above retry_max 5min");
 }
 
 TEST(Config, mqtt_uri_must_be_tcp_or_ssl_with_host_and_port) {
-    for (const char* bad : {"mqtt://h:1", "tcp://h", "tcp://:1883", "tcp://h:0", "tcp://h:65536", "tcp://h:1/x", "h:1", "tcp://a b:1"}) {
-        one_error(std::string("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ") + bad + "\n",
-                  "main.ini:6: [mqtt] uri: bad broker address");
+    for (const char* bad :
+         {"mqtt://h:1", "tcp://h", "tcp://:1883", "tcp://h:0", "tcp://h:65536", "tcp://h:1/x", "h:1", "tcp://a b:1"}) {
+        one_error(
+            std::string("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ") + bad + "\n",
+            "main.ini:6: [mqtt] uri: bad broker address");
     }
-    STRCMP_EQUAL("ssl://[::1]:8883", valid(kGateway.substr(0, kGateway.find("uri")) + "uri = ssl://[::1]:8883\n").mqtt.uri.c_str());
+    STRCMP_EQUAL("ssl://[::1]:8883",
+                 valid(kGateway.substr(0, kGateway.find("uri")) + "uri = ssl://[::1]:8883\n").mqtt.uri.c_str());
 }
 
 TEST(Config, tls_files_need_ssl_and_must_be_readable) {
     write(dir / "ca.pem", "x", 0644);
     const std::string ca = (dir / "ca.pem").string();
     one_error(kGateway + "ca_file = " + ca + "\n", "main.ini:8: [mqtt] ca_file: TLS file with a tcp:// uri;");
-    const std::string ssl = "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ssl://h:8883\n";
+    const std::string ssl =
+        "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ssl://h:8883\n";
     STRCMP_EQUAL(ca.c_str(), valid(ssl + "ca_file = " + ca + "\n").mqtt.ca_file.c_str());
     one_error(ssl + "ca_file = " + (dir / "none.pem").string() + "\n", "main.ini:7: [mqtt] ca_file: cannot read \"");
-    one_error(ssl + "cert_file = " + ca + "\n", "main.ini:7: [mqtt] cert_file: client certificate and key go together;");
+    one_error(ssl + "cert_file = " + ca + "\n",
+              "main.ini:7: [mqtt] cert_file: client certificate and key go together;");
     const auto both = valid(ssl + "cert_file = " + ca + "\nkey_file = " + ca + "\n");
     STRCMP_EQUAL(ca.c_str(), both.mqtt.key_file.c_str());
 }
 
 TEST(Config, control_socket_must_fit_sockaddr_un) {
-    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ncontrol_socket = /" + std::string(107, 'a') +
-                  "\n[mqtt]\nuri = tcp://h:1\n",
+    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ncontrol_socket = /" +
+                  std::string(107, 'a') + "\n[mqtt]\nuri = tcp://h:1\n",
               "main.ini:5: [gateway] control_socket: bad socket path");
-    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ncontrol_socket = run/x\n[mqtt]\nuri = tcp://h:1\n",
-              "main.ini:5: [gateway] control_socket: bad socket path");
+    one_error(
+        "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ncontrol_socket = run/x\n[mqtt]\nuri = "
+        "tcp://h:1\n",
+        "main.ini:5: [gateway] control_socket: bad socket path");
 }
 
 TEST(Config, gateway_needs_exactly_one_secret) {
-    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ndevice_secret_file = /x\n[mqtt]\nuri = tcp://h:1\n",
-              "main.ini:5: [gateway] device_secret_file: device_secret given too; accepted: exactly one of");
+    one_error(
+        "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\ndevice_secret_file = /x\n[mqtt]\nuri = "
+        "tcp://h:1\n",
+        "main.ini:5: [gateway] device_secret_file: device_secret given too; accepted: exactly one of");
 }
 
 TEST(Config, secret_file_is_read_without_its_newline) {
     write(dir / "gw.secret", "t0p\n", 0600);
-    const auto r = load_one("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "gw.secret").string() +
-                            "\n[mqtt]\nuri = tcp://h:1\n");
+    const auto r =
+        load_one("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "gw.secret").string() +
+                 "\n[mqtt]\nuri = tcp://h:1\n");
     if (!r.errors.empty()) FAIL(all(r.errors).c_str());
     STRCMP_EQUAL("t0p", r.config->gateway.device_secret.c_str());
     STRCMP_EQUAL((dir / "gw.secret").c_str(), r.config->gateway.device_secret_file.c_str());
@@ -477,8 +506,9 @@ TEST(Config, secret_file_is_read_without_its_newline) {
 
 TEST(Config, secret_file_readable_by_others_gives_a_warning) {
     write(dir / "gw.secret", "t0p\r\n", 0644);
-    const auto r = load_one("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "gw.secret").string() +
-                            "\n[mqtt]\nuri = tcp://h:1\n");
+    const auto r =
+        load_one("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "gw.secret").string() +
+                 "\n[mqtt]\nuri = tcp://h:1\n");
     CHECK_TRUE(r.errors.empty());
     CHECK_TRUE(r.config.has_value());
     STRCMP_EQUAL("t0p", r.config->gateway.device_secret.c_str());
@@ -489,8 +519,9 @@ TEST(Config, secret_file_readable_by_others_gives_a_warning) {
 
 TEST(Config, secret_file_relative_path_is_taken_from_the_config_folder) {
     write(dir / "gw.secret", "rel", 0600);
-    const auto r = load_texts({{(dir / "fieldgate.ini").string(),
-                                "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = gw.secret\n[mqtt]\nuri = tcp://h:1\n"}});
+    const auto r = load_texts(
+        {{(dir / "fieldgate.ini").string(),
+          "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = gw.secret\n[mqtt]\nuri = tcp://h:1\n"}});
     if (!r.errors.empty()) FAIL(all(r.errors).c_str());
     STRCMP_EQUAL("rel", r.config->gateway.device_secret.c_str());
 }
@@ -498,12 +529,14 @@ TEST(Config, secret_file_relative_path_is_taken_from_the_config_folder) {
 TEST(Config, unreadable_or_empty_secret_file_is_an_error) {
     one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "none").string() +
                   "\n[mqtt]\nuri = tcp://h:1\n",
-              "main.ini:4: [gateway] device_secret_file: cannot read \"" + (dir / "none").string() + "\": No such file or directory;");
+              "main.ini:4: [gateway] device_secret_file: cannot read \"" + (dir / "none").string() +
+                  "\": No such file or directory;");
     write(dir / "empty", "\n", 0600);
     one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "empty").string() +
                   "\n[mqtt]\nuri = tcp://h:1\n",
               "main.ini:4: [gateway] device_secret_file: \"" + (dir / "empty").string() + "\" is empty;");
-    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + dir.string() + "\n[mqtt]\nuri = tcp://h:1\n",
+    one_error("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + dir.string() +
+                  "\n[mqtt]\nuri = tcp://h:1\n",
               "main.ini:4: [gateway] device_secret_file: cannot read");
 }
 
@@ -530,7 +563,8 @@ TEST(Config, serial_settings_are_range_checked) {
     one_error(rtu + "parity = n\n", "main.ini:11: [bus.b] parity: bad value \"n\"; accepted: N | E | O");
     one_error(rtu + "data_bits = 9\n", "main.ini:11: [bus.b] data_bits: \"9\" out of range; accepted: 5..8");
     one_error(rtu + "stop_bits = 0\n", "main.ini:11: [bus.b] stop_bits: \"0\" out of range; accepted: 1..2");
-    one_error(kGateway + "[bus.b]\ntype = tcp\nhost = h\nport = 0\n", "main.ini:11: [bus.b] port: \"0\" out of range; accepted: 1..65535");
+    one_error(kGateway + "[bus.b]\ntype = tcp\nhost = h\nport = 0\n",
+              "main.ini:11: [bus.b] port: \"0\" out of range; accepted: 1..65535");
     LONGS_EQUAL(115200, valid(rtu + "baud = 115200\n").buses.at("b").baud);
 }
 
@@ -543,33 +577,43 @@ TEST(Config, point_errors_carry_file_line_section_and_id) {
               "main.ini:10: [model.m] Power: point runs past the end of the table");
     one_error(kGateway + "[model.m]\nPower = holding:0 float32 quality\nPower = holding:2 float32\n",
               "main.ini:10: [model.m] Power: given twice, first at line 9;");
-    one_error(kGateway + "[model.m]\n9lives = holding:0 int16\n", "main.ini:9: [model.m] 9lives: bad point id \"9lives\";");
+    one_error(kGateway + "[model.m]\n9lives = holding:0 int16\n",
+              "main.ini:9: [model.m] 9lives: bad point id \"9lives\";");
 }
 
 TEST(Config, device_needs_a_known_model_and_bus) {
     const auto r = load_one(kGateway + kModel + "[device.d]\nmodel = nope\nbus = nowhere\n");
     LONGS_EQUAL(2, r.errors.size());
     CHECK(has(r.errors, "main.ini:11: [device.d] model: no [model.nope] section;"));
-    CHECK(has(r.errors, "main.ini:12: [device.d] bus: no [bus.nowhere] section; accepted: the name of a [bus.*] section or tcp://host:port"));
+    CHECK(has(r.errors,
+              "main.ini:12: [device.d] bus: no [bus.nowhere] section; accepted: the name of a [bus.*] section or "
+              "tcp://host:port"));
     const auto missing = load_one(kGateway + kModel + "\n[device.d]\n");
     LONGS_EQUAL(2, missing.errors.size());
     CHECK(has(missing.errors, "main.ini:11: [device.d] model: missing;"));
     CHECK(has(missing.errors, "main.ini:11: [device.d] bus: missing;"));
-    one_error(kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h\n", "main.ini:12: [device.d] bus: bad address \"tcp://h\";");
+    one_error(kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h\n",
+              "main.ini:12: [device.d] bus: bad address \"tcp://h\";");
 }
 
 TEST(Config, unit_id_is_required_and_1_to_247_on_rtu) {
     const std::string bus = kGateway + kModel + "[bus.s]\ntype = rtu\ndevice = /dev/ttyS0\n";
-    one_error(bus + "[device.d]\nmodel = m\nbus = s\n", "main.ini:13: [device.d] unit_id: missing, the bus is RTU; accepted: 1..247");
-    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 248\n", "main.ini:16: [device.d] unit_id: 248 on an RTU bus; accepted: 1..247");
-    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 0\n", "main.ini:16: [device.d] unit_id: 0 on an RTU bus;");
-    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 256\n", "main.ini:16: [device.d] unit_id: \"256\" out of range; accepted: 0..255");
+    one_error(bus + "[device.d]\nmodel = m\nbus = s\n",
+              "main.ini:13: [device.d] unit_id: missing, the bus is RTU; accepted: 1..247");
+    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 248\n",
+              "main.ini:16: [device.d] unit_id: 248 on an RTU bus; accepted: 1..247");
+    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 0\n",
+              "main.ini:16: [device.d] unit_id: 0 on an RTU bus;");
+    one_error(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 256\n",
+              "main.ini:16: [device.d] unit_id: \"256\" out of range; accepted: 0..255");
     LONGS_EQUAL(247, valid(bus + "[device.d]\nmodel = m\nbus = s\nunit_id = 247\n").devices[0].unit_id);
-    LONGS_EQUAL(255, valid(kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h:502\nunit_id = 255\n").devices[0].unit_id);
+    LONGS_EQUAL(
+        255, valid(kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h:502\nunit_id = 255\n").devices[0].unit_id);
 }
 
 TEST(Config, device_timeout_overrides_the_bus) {
-    const auto c = valid(kGateway + kModel + "[bus.s]\ntype = rtu\ndevice = /dev/ttyS0\n"
+    const auto c = valid(kGateway + kModel +
+                         "[bus.s]\ntype = rtu\ndevice = /dev/ttyS0\n"
                          "[device.a]\nmodel = m\nbus = s\nunit_id = 1\ntimeout = 2s\n");
     LONGS_EQUAL(2000, c.timeout_of(c.devices[0]));
     LONGS_EQUAL(500, c.bus_of(c.devices[0]).timeout_ms);
@@ -581,21 +625,26 @@ TEST(Config, device_keys_are_range_checked) {
     one_error(d + "offline_after = 0\n", "main.ini:13: [device.d] offline_after: \"0\" out of range;");
     one_error(d + "timeout = 0ms\n", "main.ini:13: [device.d] timeout: \"0ms\" out of range;");
     one_error(d + "probe_max = soon\n", "main.ini:13: [device.d] probe_max: bad duration \"soon\";");
-    one_error(d + "colour = red\n", "main.ini:13: [device.d] colour: unknown key; accepted: product_key device_key device_secret "
+    one_error(d + "colour = red\n",
+              "main.ini:13: [device.d] colour: unknown key; accepted: product_key device_key device_secret "
               "device_secret_file model bus unit_id interval offline_after timeout probe_max");
 }
 
 TEST(Config, sub_device_needs_both_keys_and_a_secret) {
     const std::string d = kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h:1\n";
-    one_error(d + "product_key = p\ndevice_secret = s\n", "main.ini:13: [device.d] product_key: product_key and device_key go together;");
+    one_error(d + "product_key = p\ndevice_secret = s\n",
+              "main.ini:13: [device.d] product_key: product_key and device_key go together;");
     one_error(d + "product_key = p\ndevice_key = k\n", "main.ini:10: [device.d] device_secret: missing;");
-    one_error(d + "device_secret = s\n", "main.ini:13: [device.d] device_secret: a device without product_key/device_key is the gateway itself;");
+    one_error(d + "device_secret = s\n",
+              "main.ini:13: [device.d] device_secret: a device without product_key/device_key is the gateway itself;");
 }
 
 TEST(Config, secret_file_of_a_sub_device_is_read) {
     write(dir / "meter.secret", "m3\n", 0640);
-    const auto r = load_one(kGateway + kModel + "[device.d]\nmodel = m\nbus = tcp://h:1\nproduct_key = p\ndevice_key = k\n"
-                            "device_secret_file = " + (dir / "meter.secret").string() + "\n");
+    const auto r = load_one(kGateway + kModel +
+                            "[device.d]\nmodel = m\nbus = tcp://h:1\nproduct_key = p\ndevice_key = k\n"
+                            "device_secret_file = " +
+                            (dir / "meter.secret").string() + "\n");
     CHECK_TRUE(r.errors.empty());
     STRCMP_EQUAL("m3", r.config->devices[0].device_secret.c_str());
     LONGS_EQUAL(1, r.warnings.size());
@@ -608,6 +657,7 @@ TEST(Config, two_devices_with_one_identity_are_an_error) {
               "main.ini:16: [device.b]: product_key/device_key used twice, first by [device.a] at main.ini:10;");
     one_error(kGateway + kModel + "[device.a]\nmodel = m\nbus = tcp://h:1\n[device.b]\nmodel = m\nbus = tcp://h:2\n",
               "main.ini:13: [device.b]: a second device for the gateway itself, first by [device.a] at main.ini:10;");
-    one_error(kGateway + kModel + "[device.a]\nmodel = m\nbus = tcp://h:1\nproduct_key = gwPk\ndevice_key = gwDk\ndevice_secret = s\n",
+    one_error(kGateway + kModel +
+                  "[device.a]\nmodel = m\nbus = tcp://h:1\nproduct_key = gwPk\ndevice_key = gwDk\ndevice_secret = s\n",
               "main.ini:10: [device.a] device_key: the gateway's own product_key/device_key;");
 }

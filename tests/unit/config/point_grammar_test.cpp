@@ -21,8 +21,10 @@ void fails(const char* spec, const std::string& start, const char* id = "p") {
     CHECK_FALSE(r.point.has_value());
     if (r.errors.size() != 1) {
         std::string all;
-        for (const auto& e : r.errors) all += e + " | ";
-        FAIL(("expected one error for '" + std::string(spec) + "', got " + std::to_string(r.errors.size()) + ": " + all).c_str());
+        for (const auto& e : r.errors)
+            all += e + " | ";
+        FAIL(("expected one error for '" + std::string(spec) + "', got " + std::to_string(r.errors.size()) + ": " + all)
+                 .c_str());
     }
     if (r.errors[0].compare(0, start.size(), start) != 0) FAIL(("got: " + r.errors[0]).c_str());
     CHECK(r.errors[0].find("; accepted: ") != std::string::npos);
@@ -49,7 +51,9 @@ TEST(PointGrammar, plain_register_defaults_to_one_big_endian_word) {
     LONGS_EQUAL(1, p.width());
 }
 
-TEST(PointGrammar, address_accepts_hex) { LONGS_EQUAL(0x1F4, ok("input:0x1f4 int16").address); }
+TEST(PointGrammar, address_accepts_hex) {
+    LONGS_EQUAL(0x1F4, ok("input:0x1f4 int16").address);
+}
 
 TEST(PointGrammar, every_option_parses_in_any_order) {
     const auto p = ok("holding:100 float32 as=string quality offset=-2.5 DCBA scale=1e-3");
@@ -197,7 +201,9 @@ TEST(PointGrammar, id_must_be_an_identifier) {
     fails("holding:0 int16", "bad point id \"a.b\"", "a.b");
 }
 
-TEST(PointGrammar, empty_definition_is_refused) { fails("   ", "no point definition"); }
+TEST(PointGrammar, empty_definition_is_refused) {
+    fails("   ", "no point definition");
+}
 
 TEST(PointGrammar, every_problem_of_a_line_is_reported) {
     const auto r = parse_point("9x", "tables:x floaty junk");

@@ -12,8 +12,9 @@ TEST_GROUP(Sign){};
 
 TEST(Sign, matches_the_protocol_test_vector) {
     // ENOS-PROTOCOL.md: sha256("clientId123456deviceKeytestproductKey654321timestamp1548753362502abcdefg")
-    const auto s = sign({{"productKey", "654321"}, {"timestamp", "1548753362502"}, {"clientId", "123456"}, {"deviceKey", "test"}},
-                        "abcdefg");
+    const auto s =
+        sign({{"productKey", "654321"}, {"timestamp", "1548753362502"}, {"clientId", "123456"}, {"deviceKey", "test"}},
+             "abcdefg");
     STRCMP_EQUAL("B99032D49C706F7B27B22AB5CD2DD3C56A31E1BCBBC83BA0A2A6BB3272FBB166", s.c_str());
 }
 
@@ -39,8 +40,9 @@ TEST_GROUP(BatchEncoding){};
 
 TEST(BatchEncoding, record_of_a_subdevice_carries_its_keys) {
     const auto r = encode_record("subPk", "subDk", 1700000000123, "{\"temp\":1.02}");
-    STRCMP_EQUAL("{\"productKey\":\"subPk\",\"deviceKey\":\"subDk\",\"time\":1700000000123,\"measurepoints\":{\"temp\":1.02}}",
-                 r.c_str());
+    STRCMP_EQUAL(
+        "{\"productKey\":\"subPk\",\"deviceKey\":\"subDk\",\"time\":1700000000123,\"measurepoints\":{\"temp\":1.02}}",
+        r.c_str());
 }
 
 TEST(BatchEncoding, record_of_the_gateway_leaves_the_keys_out) {
@@ -86,7 +88,7 @@ TEST(ReplyParsing, reads_id_code_and_message) {
 TEST(ReplyParsing, refuses_what_is_not_a_reply) {
     CHECK_FALSE(parse_reply("not json"));
     CHECK_FALSE(parse_reply("[1,2]"));
-    CHECK_FALSE(parse_reply("{\"id\":12,\"code\":200}"));   // id must be a string
+    CHECK_FALSE(parse_reply("{\"id\":12,\"code\":200}"));  // id must be a string
     CHECK_FALSE(parse_reply("{\"id\":\"12\",\"code\":\"200\"}"));
     CHECK_FALSE(parse_reply("{\"id\":\"12\"}"));
     CHECK_FALSE(parse_reply(""));

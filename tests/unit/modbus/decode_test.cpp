@@ -83,16 +83,21 @@ TEST(Decode, int32_negative_and_uint32_max) {
     STRCMP_EQUAL("{\"v\":-2}", json_of(point("v", ValueType::Int32), {0xFFFF, 0xFFFE}).c_str());
     STRCMP_EQUAL("{\"v\":-2}", json_of(point("v", ValueType::Int32, ByteOrder::CDAB), {0xFFFE, 0xFFFF}).c_str());
     STRCMP_EQUAL("{\"v\":4294967295}", json_of(point("v", ValueType::Uint32), {0xFFFF, 0xFFFF}).c_str());
-    STRCMP_EQUAL("{\"v\":2147483648}", json_of(point("v", ValueType::Uint32, ByteOrder::DCBA), {0x0000, 0x0080}).c_str());
+    STRCMP_EQUAL("{\"v\":2147483648}",
+                 json_of(point("v", ValueType::Uint32, ByteOrder::DCBA), {0x0000, 0x0080}).c_str());
 }
 
 TEST(Decode, int64_in_every_order) {
     // 0x0102030405060708 = 72623859790382856; ABCDEFGH GHEFCDAB BADCFEHG HGFEDCBA
     const char* expected = "{\"v\":72623859790382856}";
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Int64, ByteOrder::ABCD), {0x0102, 0x0304, 0x0506, 0x0708}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Int64, ByteOrder::CDAB), {0x0708, 0x0506, 0x0304, 0x0102}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Int64, ByteOrder::BADC), {0x0201, 0x0403, 0x0605, 0x0807}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Int64, ByteOrder::DCBA), {0x0807, 0x0605, 0x0403, 0x0201}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Int64, ByteOrder::ABCD), {0x0102, 0x0304, 0x0506, 0x0708}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Int64, ByteOrder::CDAB), {0x0708, 0x0506, 0x0304, 0x0102}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Int64, ByteOrder::BADC), {0x0201, 0x0403, 0x0605, 0x0807}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Int64, ByteOrder::DCBA), {0x0807, 0x0605, 0x0403, 0x0201}).c_str());
 }
 
 TEST(Decode, int64_negative_and_uint64_max) {
@@ -121,10 +126,14 @@ TEST(Decode, float32_integral_and_negative) {
 TEST(Decode, float64_in_every_order) {
     // 1.1 = 0x3FF199999999999A
     const char* expected = "{\"v\":1.1}";
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Float64, ByteOrder::ABCD), {0x3FF1, 0x9999, 0x9999, 0x999A}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Float64, ByteOrder::CDAB), {0x999A, 0x9999, 0x9999, 0x3FF1}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Float64, ByteOrder::BADC), {0xF13F, 0x9999, 0x9999, 0x9A99}).c_str());
-    STRCMP_EQUAL(expected, json_of(point("v", ValueType::Float64, ByteOrder::DCBA), {0x9A99, 0x9999, 0x9999, 0xF13F}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Float64, ByteOrder::ABCD), {0x3FF1, 0x9999, 0x9999, 0x999A}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Float64, ByteOrder::CDAB), {0x999A, 0x9999, 0x9999, 0x3FF1}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Float64, ByteOrder::BADC), {0xF13F, 0x9999, 0x9999, 0x9A99}).c_str());
+    STRCMP_EQUAL(expected,
+                 json_of(point("v", ValueType::Float64, ByteOrder::DCBA), {0x9A99, 0x9999, 0x9999, 0xF13F}).c_str());
 }
 
 TEST(Decode, bool_from_coils_and_discrete_inputs) {
@@ -364,9 +373,9 @@ TEST(Decode, point_ids_are_json_escaped) {
 }
 
 TEST(Decode, keys_follow_model_order_in_compact_json) {
-    std::vector<Point> points{point("Power", ValueType::Float32), point("temp", ValueType::Int16, ByteOrder::ABCD, Table::Input),
-                              point("breaker", ValueType::Bool, ByteOrder::ABCD, Table::Coil),
-                              point("count", ValueType::Uint32)};
+    std::vector<Point> points{
+        point("Power", ValueType::Float32), point("temp", ValueType::Int16, ByteOrder::ABCD, Table::Input),
+        point("breaker", ValueType::Bool, ByteOrder::ABCD, Table::Coil), point("count", ValueType::Uint32)};
     points[0].address = 100;
     points[0].quality = true;
     points[1].address = 10;

@@ -8,9 +8,9 @@ using fieldgate::config::Point;
 using fieldgate::config::Table;
 using fieldgate::config::ValueType;
 using fieldgate::modbus::Plan;
-using fieldgate::modbus::PlanLimits;
 using fieldgate::modbus::plan_reads;
 using fieldgate::modbus::plan_single_reads;
+using fieldgate::modbus::PlanLimits;
 
 namespace {
 
@@ -47,7 +47,8 @@ TEST(Planner, adjacent_points_merge_into_one_block) {
     UNSIGNED_LONGS_EQUAL(1, plan.blocks.size());
     check_block(plan, 0, Table::Holding, 0, 7);
     UNSIGNED_LONGS_EQUAL(3, plan.block_of_point.size());
-    for (auto b : plan.block_of_point) UNSIGNED_LONGS_EQUAL(0, b);
+    for (auto b : plan.block_of_point)
+        UNSIGNED_LONGS_EQUAL(0, b);
 }
 
 TEST(Planner, empty_model_plans_nothing) {
@@ -87,7 +88,8 @@ TEST(Planner, zero_gap_limit_joins_only_touching_points) {
 
 TEST(Planner, register_cap_splits_130_contiguous_registers_in_two) {
     std::vector<Point> points;
-    for (std::uint16_t a = 0; a < 130; ++a) points.push_back(holding(a, ValueType::Uint16));
+    for (std::uint16_t a = 0; a < 130; ++a)
+        points.push_back(holding(a, ValueType::Uint16));
     const Plan plan = plan_reads(points);
     UNSIGNED_LONGS_EQUAL(2, plan.blocks.size());
     check_block(plan, 0, Table::Holding, 0, 125);
@@ -98,7 +100,8 @@ TEST(Planner, register_cap_splits_130_contiguous_registers_in_two) {
 
 TEST(Planner, point_crossing_the_cap_starts_the_next_block) {
     std::vector<Point> points;
-    for (std::uint16_t a = 0; a < 124; ++a) points.push_back(holding(a, ValueType::Uint16));
+    for (std::uint16_t a = 0; a < 124; ++a)
+        points.push_back(holding(a, ValueType::Uint16));
     points.push_back(holding(124, ValueType::Float32));  // 124..125 would make 126 registers
     const Plan plan = plan_reads(points);
     UNSIGNED_LONGS_EQUAL(2, plan.blocks.size());
@@ -120,7 +123,8 @@ TEST(Planner, custom_register_cap_is_honoured) {
 
 TEST(Planner, bit_cap_splits_coils_at_2000) {
     std::vector<Point> points;
-    for (std::uint16_t a = 0; a < 2010; ++a) points.push_back(point(Table::Coil, a, ValueType::Bool));
+    for (std::uint16_t a = 0; a < 2010; ++a)
+        points.push_back(point(Table::Coil, a, ValueType::Bool));
     const Plan plan = plan_reads(points);
     UNSIGNED_LONGS_EQUAL(2, plan.blocks.size());
     check_block(plan, 0, Table::Coil, 0, 2000);
@@ -213,7 +217,8 @@ TEST(Planner, single_reads_give_one_block_per_point_in_model_order) {
                                     point(Table::Coil, 3, ValueType::Bool, 4)};
     const Plan plan = plan_single_reads(points);
     UNSIGNED_LONGS_EQUAL(4, plan.blocks.size());
-    for (std::size_t i = 0; i < points.size(); ++i) UNSIGNED_LONGS_EQUAL(i, plan.block_of_point[i]);
+    for (std::size_t i = 0; i < points.size(); ++i)
+        UNSIGNED_LONGS_EQUAL(i, plan.block_of_point[i]);
     check_block(plan, 0, Table::Holding, 1, 2);
     check_block(plan, 1, Table::Holding, 0, 1);
     check_block(plan, 2, Table::Input, 0, 4);

@@ -53,7 +53,8 @@ TEST(SqliteStore, appended_records_are_invisible_until_commit) {
 TEST(SqliteStore, records_survive_reopening) {
     {
         store::SqliteStore s(cfg);
-        for (int i = 0; i < 10; ++i) s.append(rec("a", i));
+        for (int i = 0; i < 10; ++i)
+            s.append(rec("a", i));
         s.commit();
     }
     store::SqliteStore s(cfg);
@@ -65,7 +66,8 @@ TEST(SqliteStore, records_survive_reopening) {
 
 TEST(SqliteStore, fetch_respects_range_count_and_bytes) {
     store::SqliteStore s(cfg);
-    for (int i = 0; i < 10; ++i) s.append(rec("a", i));
+    for (int i = 0; i < 10; ++i)
+        s.append(rec("a", i));
     s.commit();
     store::FetchRange r;
     r.after_id = 2;
@@ -84,7 +86,8 @@ TEST(SqliteStore, fetch_respects_range_count_and_bytes) {
 
 TEST(SqliteStore, remove_deletes_only_the_named_records) {
     store::SqliteStore s(cfg);
-    for (int i = 0; i < 5; ++i) s.append(rec("a", i));
+    for (int i = 0; i < 5; ++i)
+        s.append(rec("a", i));
     s.commit();
     const auto before = s.stats();
     s.remove({1, 3, 99});

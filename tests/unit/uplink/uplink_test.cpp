@@ -78,7 +78,8 @@ public:
     }
     std::int64_t last_id() override { return records.empty() ? 0 : records.rbegin()->first; }
     void remove(const std::vector<std::int64_t>& ids) override {
-        for (auto id : ids) records.erase(id);
+        for (auto id : ids)
+            records.erase(id);
     }
     void dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
         for (auto id : ids) {
@@ -124,7 +125,9 @@ TEST_GROUP(Uplink) {
         settings.uplink.retry_max_ms = 8000;
         settings.subdevices = {"m1", "m2", "m3", "bad"};
     }
-    void make() { up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7); }
+    void make() {
+        up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7);
+    }
     void connect() {
         up->start();
         up->on_event(event(mqtt::Event::Kind::Connected));
@@ -173,7 +176,8 @@ TEST(Uplink, connects_with_signed_credentials_and_subscribes_to_replies_before_p
 }
 
 TEST(Uplink, a_200_deletes_exactly_the_batch_records) {
-    for (int i = 0; i < 3; ++i) store.add("m" + std::to_string(i + 1), clock.wall_ms());
+    for (int i = 0; i < 3; ++i)
+        store.add("m" + std::to_string(i + 1), clock.wall_ms());
     make();
     connect();
     LONGS_EQUAL(1, client.published.size());
@@ -189,7 +193,8 @@ TEST(Uplink, a_200_deletes_exactly_the_batch_records) {
 }
 
 TEST(Uplink, the_window_holds_at_most_inflight_batches) {
-    for (int i = 0; i < 20; ++i) store.add("m1", clock.wall_ms());
+    for (int i = 0; i < 20; ++i)
+        store.add("m1", clock.wall_ms());
     make();
     connect();
     LONGS_EQUAL(2, client.published.size());
@@ -220,7 +225,8 @@ TEST(Uplink, no_reply_within_the_timeout_sends_the_same_records_again) {
 }
 
 TEST(Uplink, a_lost_connection_resends_everything_in_flight_after_reconnect) {
-    for (int i = 0; i < 6; ++i) store.add("m1", clock.wall_ms());
+    for (int i = 0; i < 6; ++i)
+        store.add("m1", clock.wall_ms());
     make();
     connect();
     LONGS_EQUAL(2, client.published.size());
@@ -245,7 +251,8 @@ TEST(Uplink, a_lost_connection_resends_everything_in_flight_after_reconnect) {
 TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
     settings.uplink.batch_max_records = 16;
     settings.uplink.inflight = 1;
-    for (int i = 0; i < 16; ++i) store.add(i == 11 ? "bad" : "m" + std::to_string(i % 3 + 1), clock.wall_ms() + i);
+    for (int i = 0; i < 16; ++i)
+        store.add(i == 11 ? "bad" : "m" + std::to_string(i % 3 + 1), clock.wall_ms() + i);
     make();
     connect();
     serve([](const Json::Value& req) {
@@ -275,7 +282,8 @@ TEST(Uplink, a_transient_code_retries_later_and_never_drops) {
 TEST(Uplink, code_1008_halves_the_byte_limit_and_splits) {
     settings.uplink.batch_max_records = 8;
     settings.uplink.inflight = 1;
-    for (int i = 0; i < 8; ++i) store.add("m1", clock.wall_ms());
+    for (int i = 0; i < 8; ++i)
+        store.add("m1", clock.wall_ms());
     make();
     connect();
     const auto limit = up->stats().byte_limit;
@@ -289,7 +297,8 @@ TEST(Uplink, old_records_go_via_resume_and_live_ones_are_not_held_behind_them) {
     settings.uplink.resume_after_ms = 300'000;
     settings.uplink.batch_max_records = 2;
     settings.uplink.inflight = 8;
-    for (int i = 0; i < 10; ++i) store.add("m1", clock.wall_ms() - 3'600'000 + i);  // an hour old
+    for (int i = 0; i < 10; ++i)
+        store.add("m1", clock.wall_ms() - 3'600'000 + i);  // an hour old
     store.add("m2", clock.wall_ms());
     make();
     connect();

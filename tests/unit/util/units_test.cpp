@@ -23,7 +23,7 @@ TEST(Units, durations_take_every_unit) {
 
 TEST(Units, durations_refuse_garbage) {
     CHECK_FALSE(parse_duration_ms(""));
-    CHECK_FALSE(parse_duration_ms("5"));      // a unit is required
+    CHECK_FALSE(parse_duration_ms("5"));  // a unit is required
     CHECK_FALSE(parse_duration_ms("5 sec"));
     CHECK_FALSE(parse_duration_ms("-5s"));
     CHECK_FALSE(parse_duration_ms("1.5s"));
@@ -76,7 +76,8 @@ TEST(Backoff, delays_double_within_jitter_and_cap) {
 
 TEST(Backoff, reset_returns_to_the_minimum) {
     Backoff b(100, 100000, 1);
-    for (int i = 0; i < 10; ++i) b.next_ms();
+    for (int i = 0; i < 10; ++i)
+        b.next_ms();
     b.reset();
     CHECK(b.next_ms() <= 100);
 }
@@ -85,7 +86,8 @@ TEST(Backoff, jitter_spreads_gateways) {
     Backoff a(1000, 60000, 1);
     Backoff b(1000, 60000, 2);
     bool differ = false;
-    for (int i = 0; i < 6; ++i) differ |= a.next_ms() != b.next_ms();
+    for (int i = 0; i < 6; ++i)
+        differ |= a.next_ms() != b.next_ms();
     CHECK(differ);
 }
 

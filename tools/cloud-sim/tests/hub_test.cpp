@@ -22,9 +22,8 @@ HubConfig test_config() {
     c.product_key = "gwPk";
     c.device_key = "gwDk";
     c.device_secret = "gwSecret";
-    c.products["demoMeter"] = {{"tick", PointType::Integer}, {"power", PointType::Number},
-                               {"name", PointType::String},  {"on", PointType::Bool},
-                               {"branch", PointType::Array}, {"extra", PointType::Any}};
+    c.products["demoMeter"] = {{"tick", PointType::Integer}, {"power", PointType::Number}, {"name", PointType::String},
+                               {"on", PointType::Bool},      {"branch", PointType::Array}, {"extra", PointType::Any}};
     c.products["gwPk"] = {{"cpu", PointType::Number}};
     c.devices.push_back({"meter1", "demoMeter", "meter1", "meter1Secret"});
     c.devices.push_back({"meter2", "demoMeter", "meter2", "meter2Secret"});
@@ -45,34 +44,49 @@ std::vector<Json::Value> record_lines(const Outcome& o) {
     std::vector<Json::Value> out;
     std::istringstream in(o.records);
     std::string line;
-    while (std::getline(in, line)) out.push_back(parse(line));
+    while (std::getline(in, line))
+        out.push_back(parse(line));
     return out;
 }
 
-std::string batch(const std::string& params, const std::string& extra = "", const std::string& method = "thing.measurepoint.post.batch") {
+std::string batch(const std::string& params, const std::string& extra = "",
+                  const std::string& method = "thing.measurepoint.post.batch") {
     return R"({"id":"42","version":"1.0","method":")" + method + "\"" + extra + R"(,"params":)" + params + "}";
 }
 
-std::string login_request(const std::string& pk, const std::string& dk, const std::string& secret, const std::string& id = "7") {
+std::string login_request(const std::string& pk, const std::string& dk, const std::string& secret,
+                          const std::string& id = "7") {
     const std::string client_id = pk + "." + dk;
     const std::string ts = "1700000000000";
-    const std::string s = fieldgate::enos::sign({{"clientId", client_id}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", ts}}, secret);
+    const std::string s = fieldgate::enos::sign(
+        {{"clientId", client_id}, {"deviceKey", dk}, {"productKey", pk}, {"timestamp", ts}}, secret);
     return R"({"id":")" + id + R"(","version":"1.0","method":"combine.login","params":{"productKey":")" + pk +
            R"(","deviceKey":")" + dk + R"(","clientId":")" + client_id + R"(","timestamp":")" + ts +
            R"(","signMethod":"sha256","secureMode":"2","sign":")" + s + R"("}})";
 }
 
-int reply_code(const Outcome& o) { return parse(o.reply_body)["code"].asInt(); }
+int reply_code(const Outcome& o) {
+    return parse(o.reply_body)["code"].asInt();
+}
 
 }  // namespace
 
 TEST_GROUP(CloudSimHub) {
     Hub* hub = nullptr;
-    void setup() override { hub = new Hub(test_config()); }
-    void teardown() override { delete hub; }
+    void setup() override {
+        hub = new Hub(test_config());
+    }
+    void teardown() override {
+        delete hub;
+    }
 
-    Outcome post(const std::string& payload) { return hub->handle(RequestKind::PostBatch, payload, kNow); }
-    void login_meter1() { CHECK_EQUAL(200, hub->handle(RequestKind::Login, login_request("demoMeter", "meter1", "meter1Secret"), kNow).code); }
+    Outcome post(const std::string& payload) {
+        return hub->handle(RequestKind::PostBatch, payload, kNow);
+    }
+    void login_meter1() {
+        CHECK_EQUAL(200,
+                    hub->handle(RequestKind::Login, login_request("demoMeter", "meter1", "meter1Secret"), kNow).code);
+    }
 };
 
 TEST(CloudSimHub, topics_and_reply_topics_follow_the_gateway_keys) {
@@ -84,7 +98,8 @@ TEST(CloudSimHub, topics_and_reply_topics_follow_the_gateway_keys) {
     CHECK(hub->kind_of("/ext/session/gwPk/gwDk/combine/login/batch") == RequestKind::LoginBatch);
     CHECK(hub->kind_of("/ext/session/gwPk/gwDk/combine/logout") == RequestKind::Logout);
     CHECK(!hub->kind_of("/sys/other/gwDk/thing/measurepoint/post/batch"));
-    STRCMP_EQUAL("/sys/gwPk/gwDk/thing/measurepoint/post/batch_reply", hub->reply_topic(RequestKind::PostBatch).c_str());
+    STRCMP_EQUAL("/sys/gwPk/gwDk/thing/measurepoint/post/batch_reply",
+                 hub->reply_topic(RequestKind::PostBatch).c_str());
 }
 
 TEST(CloudSimHub, valid_batch_of_logged_in_subdevice_is_200_and_every_record_is_written) {
@@ -121,20 +136,24 @@ TEST(CloudSimHub, gateway_records_carry_the_gateway_keys_and_use_its_model) {
     STRCMP_EQUAL("gwDk", lines[0]["deviceKey"].asCString());
     CHECK_EQUAL(1204, post(batch(R"([{"time":1,"measurepoints":{"tick":1}}])")).code);
     // The gateway named explicitly is still the gateway: no login needed.
-    CHECK_EQUAL(200, post(batch(R"([{"productKey":"gwPk","deviceKey":"gwDk","time":1,"measurepoints":{"cpu":1}}])")).code);
+    CHECK_EQUAL(200,
+                post(batch(R"([{"productKey":"gwPk","deviceKey":"gwDk","time":1,"measurepoints":{"cpu":1}}])")).code);
 }
 
 TEST(CloudSimHub, records_keep_numbers_exactly_as_sent_on_one_line_each) {
     login_meter1();
-    Outcome o = post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"power":21.37,"tick":1}}])"));
+    Outcome o = post(batch(
+        R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"power":21.37,"tick":1}}])"));
     STRCMP_CONTAINS(R"("measurepoints":{"power":21.37,"tick":1}})", o.records.c_str());
-    o = post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"power":21.37,"nope":1}}])",
-                   R"(,"skipInvalidMeasurepoints":true)"));
+    o = post(
+        batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"power":21.37,"nope":1}}])",
+              R"(,"skipInvalidMeasurepoints":true)"));
     STRCMP_CONTAINS(R"("measurepoints":{"power":21.37}})", o.records.c_str());
     // A pretty-printed request still gives one line per record.
-    o = post("{\n \"id\": \"p\",\n \"version\": \"1.0\",\n \"method\": \"thing.measurepoint.post.batch\",\n"
-             " \"params\": [\n  {\"productKey\": \"demoMeter\", \"deviceKey\": \"meter1\", \"time\": 5,\n"
-             "   \"measurepoints\": {\n    \"tick\": 1,\n    \"power\": 2.5\n   }\n  }\n ]\n}");
+    o = post(
+        "{\n \"id\": \"p\",\n \"version\": \"1.0\",\n \"method\": \"thing.measurepoint.post.batch\",\n"
+        " \"params\": [\n  {\"productKey\": \"demoMeter\", \"deviceKey\": \"meter1\", \"time\": 5,\n"
+        "   \"measurepoints\": {\n    \"tick\": 1,\n    \"power\": 2.5\n   }\n  }\n ]\n}");
     CHECK_EQUAL(200, o.code);
     CHECK_EQUAL(1, static_cast<int>(std::count(o.records.begin(), o.records.end(), '\n')));
     CHECK_EQUAL(2U, record_lines(o)[0]["measurepoints"].size());
@@ -142,10 +161,11 @@ TEST(CloudSimHub, records_keep_numbers_exactly_as_sent_on_one_line_each) {
 
 TEST(CloudSimHub, resume_records_are_marked_resume) {
     login_meter1();
-    const Outcome o = hub->handle(RequestKind::ResumeBatch,
-                                  batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}}])", "",
-                                        "thing.measurepoint.resume.batch"),
-                                  kNow);
+    const Outcome o =
+        hub->handle(RequestKind::ResumeBatch,
+                    batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}}])",
+                          "", "thing.measurepoint.resume.batch"),
+                    kNow);
     CHECK_EQUAL(200, o.code);
     STRCMP_EQUAL("resume", record_lines(o)[0]["topic"].asCString());
 }
@@ -157,9 +177,9 @@ TEST(CloudSimHub, omitted_time_is_server_time) {
 
 TEST(CloudSimHub, unknown_point_is_1204_and_nothing_is_recorded) {
     login_meter1();
-    const Outcome o = post(batch(
-        R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}},)"
-        R"({"productKey":"demoMeter","deviceKey":"meter1","time":2,"measurepoints":{"nope":1}}])"));
+    const Outcome o =
+        post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}},)"
+                   R"({"productKey":"demoMeter","deviceKey":"meter1","time":2,"measurepoints":{"nope":1}}])"));
     CHECK_EQUAL(1204, o.code);
     CHECK_EQUAL(1204, reply_code(o));
     CHECK(o.records.empty());
@@ -169,12 +189,14 @@ TEST(CloudSimHub, unknown_point_is_1204_and_nothing_is_recorded) {
 TEST(CloudSimHub, value_types_are_checked_against_the_model) {
     login_meter1();
     auto one = [&](const std::string& points) {
-        return post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":)" + points + "}]")).code;
+        return post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":)" + points +
+                          "}]"))
+            .code;
     };
-    CHECK_EQUAL(1204, one(R"({"tick":1.5})"));       // integer given a real
-    CHECK_EQUAL(1204, one(R"({"tick":1.0})"));       // a real, even when integral
-    CHECK_EQUAL(1204, one(R"({"tick":"1"})"));       // integer given a string
-    CHECK_EQUAL(200, one(R"({"power":3})"));         // an integer is a number
+    CHECK_EQUAL(1204, one(R"({"tick":1.5})"));  // integer given a real
+    CHECK_EQUAL(1204, one(R"({"tick":1.0})"));  // a real, even when integral
+    CHECK_EQUAL(1204, one(R"({"tick":"1"})"));  // integer given a string
+    CHECK_EQUAL(200, one(R"({"power":3})"));    // an integer is a number
     CHECK_EQUAL(1204, one(R"({"power":"3"})"));
     CHECK_EQUAL(1204, one(R"({"power":true})"));
     CHECK_EQUAL(1204, one(R"({"power":null})"));
@@ -186,7 +208,8 @@ TEST(CloudSimHub, value_types_are_checked_against_the_model) {
     CHECK_EQUAL(1204, one(R"({"branch":[{"a":1}]})"));
     CHECK_EQUAL(200, one(R"({"extra":[1,"x"]})"));
     std::string big = "[";
-    for (int i = 0; i < 129; ++i) big += (i ? ",1" : "1");
+    for (int i = 0; i < 129; ++i)
+        big += (i ? ",1" : "1");
     big += "]";
     CHECK_EQUAL(1204, one(R"({"branch":)" + big + "}"));
 }
@@ -194,7 +217,9 @@ TEST(CloudSimHub, value_types_are_checked_against_the_model) {
 TEST(CloudSimHub, quality_wrapper_unwraps_and_is_checked) {
     login_meter1();
     auto one = [&](const std::string& points) {
-        return post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":)" + points + "}]")).code;
+        return post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":)" + points +
+                          "}]"))
+            .code;
     };
     CHECK_EQUAL(200, one(R"({"power":{"value":1.5,"quality":0}})"));
     CHECK_EQUAL(200, one(R"({"tick":{"value":1,"quality":9}})"));
@@ -221,22 +246,25 @@ TEST(CloudSimHub, skip_invalid_measurepoints_drops_only_the_bad_points) {
 }
 
 TEST(CloudSimHub, unknown_subdevice_is_1212) {
-    const Outcome o = post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter9","time":1,"measurepoints":{"tick":1}}])",
-                                 R"(,"allowOfflineSubDevice":true)"));
+    const Outcome o =
+        post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter9","time":1,"measurepoints":{"tick":1}}])",
+                   R"(,"allowOfflineSubDevice":true)"));
     CHECK_EQUAL(1212, o.code);
     CHECK(o.records.empty());
 }
 
 TEST(CloudSimHub, subdevice_not_logged_in_is_1212_unless_offline_is_allowed) {
-    const std::string params = R"([{"productKey":"demoMeter","deviceKey":"meter2","time":1,"measurepoints":{"tick":1}}])";
+    const std::string params =
+        R"([{"productKey":"demoMeter","deviceKey":"meter2","time":1,"measurepoints":{"tick":1}}])";
     CHECK_EQUAL(1212, post(batch(params)).code);
     CHECK_EQUAL(1212, post(batch(params, R"(,"allowOfflineSubDevice":false)")).code);
     CHECK_EQUAL(200, post(batch(params, R"(,"allowOfflineSubDevice":true)")).code);
 }
 
 TEST(CloudSimHub, product_without_model_accepts_any_point) {
-    const Outcome o = post(batch(R"([{"productKey":"freePk","deviceKey":"free1","time":1,"measurepoints":{"whatever":"x"}}])",
-                                 R"(,"allowOfflineSubDevice":true)"));
+    const Outcome o =
+        post(batch(R"([{"productKey":"freePk","deviceKey":"free1","time":1,"measurepoints":{"whatever":"x"}}])",
+                   R"(,"allowOfflineSubDevice":true)"));
     CHECK_EQUAL(200, o.code);
 }
 
@@ -248,8 +276,12 @@ TEST(CloudSimHub, malformed_requests_get_their_codes) {
     CHECK_EQUAL(1206, post("[1,2]").code);
     CHECK_EQUAL(1206, post(R"({"version":"1.0","method":"thing.measurepoint.post.batch","params":[]})").code);
     CHECK_EQUAL(1206, post(R"({"id":5,"version":"1.0","method":"thing.measurepoint.post.batch","params":[]})").code);
-    CHECK_EQUAL(1206, post(R"({"id":"1","version":"2.0","method":"thing.measurepoint.post.batch","params":[{"measurepoints":{}}]})").code);
-    CHECK_EQUAL(1206, post(R"({"id":"1","method":"thing.measurepoint.post.batch","params":[{"measurepoints":{}}]})").code);
+    CHECK_EQUAL(
+        1206,
+        post(R"({"id":"1","version":"2.0","method":"thing.measurepoint.post.batch","params":[{"measurepoints":{}}]})")
+            .code);
+    CHECK_EQUAL(1206,
+                post(R"({"id":"1","method":"thing.measurepoint.post.batch","params":[{"measurepoints":{}}]})").code);
     CHECK_EQUAL(1260, post(batch(R"([{"measurepoints":{"cpu":1}}])", "", "thing.measurepoint.resume.batch")).code);
     CHECK_EQUAL(1260, post(R"({"id":"1","version":"1.0","params":[{"measurepoints":{}}]})").code);
     CHECK_EQUAL(1206, post(R"({"id":"1","version":"1.0","method":"thing.measurepoint.post.batch"})").code);
@@ -275,8 +307,18 @@ TEST(CloudSimHub, format_errors_anywhere_come_before_model_errors) {
 }
 
 TEST(CloudSimHub, the_first_failing_record_decides_between_1212_and_1204) {
-    CHECK_EQUAL(1204, post(batch(R"([{"measurepoints":{"nope":1}},{"productKey":"demoMeter","deviceKey":"meter9","measurepoints":{}}])")).code);
-    CHECK_EQUAL(1212, post(batch(R"([{"productKey":"demoMeter","deviceKey":"meter9","measurepoints":{}},{"measurepoints":{"nope":1}}])")).code);
+    CHECK_EQUAL(
+        1204,
+        post(
+            batch(
+                R"([{"measurepoints":{"nope":1}},{"productKey":"demoMeter","deviceKey":"meter9","measurepoints":{}}])"))
+            .code);
+    CHECK_EQUAL(
+        1212,
+        post(
+            batch(
+                R"([{"productKey":"demoMeter","deviceKey":"meter9","measurepoints":{}},{"measurepoints":{"nope":1}}])"))
+            .code);
 }
 
 TEST(CloudSimHub, login_with_the_right_sign_logs_in) {
@@ -297,28 +339,40 @@ TEST(CloudSimHub, login_with_a_wrong_sign_is_742_and_an_unknown_device_705) {
 
 TEST(CloudSimHub, login_accepts_lower_case_sign_and_integer_timestamp) {
     const std::string s = fieldgate::enos::sign(
-        {{"clientId", "c"}, {"deviceKey", "meter2"}, {"productKey", "demoMeter"}, {"timestamp", "123"}}, "meter2Secret");
+        {{"clientId", "c"}, {"deviceKey", "meter2"}, {"productKey", "demoMeter"}, {"timestamp", "123"}},
+        "meter2Secret");
     std::string lower = s;
-    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    const std::string req = R"({"id":"1","version":"1.0","method":"combine.login","params":{"productKey":"demoMeter","deviceKey":"meter2","clientId":"c","timestamp":123,"signMethod":"sha256","secureMode":"2","sign":")" + lower + R"("}})";
+    for (auto& ch : lower)
+        ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    const std::string req =
+        R"({"id":"1","version":"1.0","method":"combine.login","params":{"productKey":"demoMeter","deviceKey":"meter2","clientId":"c","timestamp":123,"signMethod":"sha256","secureMode":"2","sign":")" +
+        lower + R"("}})";
     CHECK_EQUAL(200, hub->handle(RequestKind::Login, req, kNow).code);
 }
 
 TEST(CloudSimHub, malformed_login_is_1220) {
-    CHECK_EQUAL(1220, hub->handle(RequestKind::Login, R"({"id":"1","version":"1.0","method":"combine.login","params":{"productKey":"demoMeter"}})", kNow).code);
-    CHECK_EQUAL(1260, hub->handle(RequestKind::Login, R"({"id":"1","version":"1.0","method":"combine.logout","params":{}})", kNow).code);
+    CHECK_EQUAL(
+        1220,
+        hub->handle(RequestKind::Login,
+                    R"({"id":"1","version":"1.0","method":"combine.login","params":{"productKey":"demoMeter"}})", kNow)
+            .code);
+    CHECK_EQUAL(1260, hub->handle(RequestKind::Login,
+                                  R"({"id":"1","version":"1.0","method":"combine.logout","params":{}})", kNow)
+                          .code);
     CHECK_EQUAL(1220, hub->handle(RequestKind::Login, R"([])", kNow).code);
 }
 
 TEST(CloudSimHub, login_batch_reports_each_device_and_723_on_partial_success) {
     const std::string ts = "1700000000000";
     auto sign_of = [&](const std::string& dk, const std::string& secret) {
-        return fieldgate::enos::sign({{"clientId", "gw"}, {"deviceKey", dk}, {"productKey", "demoMeter"}, {"timestamp", ts}}, secret);
+        return fieldgate::enos::sign(
+            {{"clientId", "gw"}, {"deviceKey", dk}, {"productKey", "demoMeter"}, {"timestamp", ts}}, secret);
     };
-    const std::string req = R"({"id":"9","version":"1.0","method":"combine.login.batch","params":{"clientId":"gw","timestamp":")" + ts +
-                            R"(","signMethod":"sha256","subDevices":[{"productKey":"demoMeter","deviceKey":"meter1","sign":")" +
-                            sign_of("meter1", "meter1Secret") + R"("},{"productKey":"demoMeter","deviceKey":"meter2","sign":")" +
-                            sign_of("meter2", "bad") + R"("},{"productKey":"demoMeter","deviceKey":"meter9","sign":"00"}]}})";
+    const std::string req =
+        R"({"id":"9","version":"1.0","method":"combine.login.batch","params":{"clientId":"gw","timestamp":")" + ts +
+        R"(","signMethod":"sha256","subDevices":[{"productKey":"demoMeter","deviceKey":"meter1","sign":")" +
+        sign_of("meter1", "meter1Secret") + R"("},{"productKey":"demoMeter","deviceKey":"meter2","sign":")" +
+        sign_of("meter2", "bad") + R"("},{"productKey":"demoMeter","deviceKey":"meter9","sign":"00"}]}})";
     const Outcome o = hub->handle(RequestKind::LoginBatch, req, kNow);
     CHECK_EQUAL(723, o.code);
     const Json::Value reply = parse(o.reply_body);
@@ -330,24 +384,33 @@ TEST(CloudSimHub, login_batch_reports_each_device_and_723_on_partial_success) {
     CHECK(hub->logged_in("demoMeter", "meter1"));
     CHECK(!hub->logged_in("demoMeter", "meter2"));
 
-    const std::string good = R"({"id":"10","version":"1.0","method":"combine.login.batch","params":{"clientId":"gw","timestamp":")" + ts +
-                             R"(","signMethod":"sha256","subDevices":[{"productKey":"demoMeter","deviceKey":"meter2","sign":")" +
-                             sign_of("meter2", "meter2Secret") + R"("}]}})";
+    const std::string good =
+        R"({"id":"10","version":"1.0","method":"combine.login.batch","params":{"clientId":"gw","timestamp":")" + ts +
+        R"(","signMethod":"sha256","subDevices":[{"productKey":"demoMeter","deviceKey":"meter2","sign":")" +
+        sign_of("meter2", "meter2Secret") + R"("}]}})";
     CHECK_EQUAL(200, hub->handle(RequestKind::LoginBatch, good, kNow).code);
     CHECK(hub->logged_in("demoMeter", "meter2"));
 }
 
 TEST(CloudSimHub, logout_ends_the_session_and_later_batches_get_1212) {
     login_meter1();
-    const std::string params = R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}}])";
+    const std::string params =
+        R"([{"productKey":"demoMeter","deviceKey":"meter1","time":1,"measurepoints":{"tick":1}}])";
     CHECK_EQUAL(200, post(batch(params)).code);
-    const Outcome o = hub->handle(RequestKind::Logout,
-                                  R"({"id":"3","version":"1.0","method":"combine.logout","params":{"productKey":"demoMeter","deviceKey":"meter1"}})", kNow);
+    const Outcome o = hub->handle(
+        RequestKind::Logout,
+        R"({"id":"3","version":"1.0","method":"combine.logout","params":{"productKey":"demoMeter","deviceKey":"meter1"}})",
+        kNow);
     CHECK_EQUAL(200, o.code);
     CHECK(!hub->logged_in("demoMeter", "meter1"));
     CHECK_EQUAL(1212, post(batch(params)).code);
-    CHECK_EQUAL(705, hub->handle(RequestKind::Logout,
-                                 R"({"id":"3","version":"1.0","method":"combine.logout","params":{"productKey":"demoMeter","deviceKey":"meterX"}})", kNow).code);
+    CHECK_EQUAL(
+        705,
+        hub->handle(
+               RequestKind::Logout,
+               R"({"id":"3","version":"1.0","method":"combine.logout","params":{"productKey":"demoMeter","deviceKey":"meterX"}})",
+               kNow)
+            .code);
 }
 
 TEST(CloudSimHub, logout_all_forgets_every_session) {
@@ -356,7 +419,7 @@ TEST(CloudSimHub, logout_all_forgets_every_session) {
     CHECK_EQUAL(0U, hub->sessions());
 }
 
-TEST_GROUP(CloudSimHubFaults) {};
+TEST_GROUP(CloudSimHubFaults){};
 
 TEST(CloudSimHubFaults, every_nth_batch_gets_the_forced_code_and_is_not_recorded) {
     HubConfig c = test_config();
@@ -368,7 +431,10 @@ TEST(CloudSimHubFaults, every_nth_batch_gets_the_forced_code_and_is_not_recorded
     CHECK_EQUAL(200, hub.handle(RequestKind::Login, login_request("demoMeter", "meter1", "meter1Secret"), kNow).code);
     for (int round = 0; round < 2; ++round) {
         CHECK_EQUAL(200, hub.handle(RequestKind::PostBatch, req, kNow).code);
-        CHECK_EQUAL(200, hub.handle(RequestKind::ResumeBatch, batch(R"([{"measurepoints":{"cpu":1}}])", "", "thing.measurepoint.resume.batch"), kNow).code);
+        CHECK_EQUAL(200,
+                    hub.handle(RequestKind::ResumeBatch,
+                               batch(R"([{"measurepoints":{"cpu":1}}])", "", "thing.measurepoint.resume.batch"), kNow)
+                        .code);
         const Outcome forced = hub.handle(RequestKind::PostBatch, req, kNow);
         CHECK_EQUAL(1008, forced.code);
         CHECK(forced.fault_injected);
@@ -401,7 +467,7 @@ TEST(CloudSimHubFaults, override_reply_discards_the_records) {
     CHECK_EQUAL(500, parse(o.reply_body)["code"].asInt());
 }
 
-TEST_GROUP(CloudSimPointType) {};
+TEST_GROUP(CloudSimPointType){};
 
 TEST(CloudSimPointType, names_round_trip) {
     for (const char* name : {"number", "integer", "string", "bool", "array", "any"}) {

@@ -36,11 +36,13 @@ const char* const kGood =
     "every = 5\n"
     "drop_replies = 2\n";
 
-std::string first_error(const ConfigResult& r) { return r.errors.empty() ? std::string("(none)") : r.errors.front(); }
+std::string first_error(const ConfigResult& r) {
+    return r.errors.empty() ? std::string("(none)") : r.errors.front();
+}
 
 }  // namespace
 
-TEST_GROUP(CloudSimConfig) {};
+TEST_GROUP(CloudSimConfig){};
 
 TEST(CloudSimConfig, a_complete_file_is_read) {
     const ConfigResult r = parse_config(kGood, "sim.ini");
@@ -92,25 +94,35 @@ TEST(CloudSimConfig, bad_values_are_errors) {
     STRCMP_CONTAINS("f:5: [faults] reply_code:", err("[faults]\nreply_code = 200\n").c_str());
     STRCMP_CONTAINS("reply_code and every go together", err("[faults]\nevery = 3\n").c_str());
     STRCMP_CONTAINS("f:5: [colours]: unknown section", err("[colours]\nred = 1\n").c_str());
-    STRCMP_CONTAINS("f:3: [gateway] device_key: given twice", parse_config("[gateway]\ndevice_key = a\ndevice_key = b\nproduct_key = c\n", "f").errors[0].c_str());
-    STRCMP_CONTAINS("section defined twice", err("[hub]\nrecords = x\n[faults]\nevery = 0\n[hub]\nclient_id = y\n").c_str());
+    STRCMP_CONTAINS(
+        "f:3: [gateway] device_key: given twice",
+        parse_config("[gateway]\ndevice_key = a\ndevice_key = b\nproduct_key = c\n", "f").errors[0].c_str());
+    STRCMP_CONTAINS("section defined twice",
+                    err("[hub]\nrecords = x\n[faults]\nevery = 0\n[hub]\nclient_id = y\n").c_str());
     STRCMP_CONTAINS("syntax error", err("no equals sign here\n").c_str());
 }
 
 TEST(CloudSimConfig, required_keys_and_cross_checks) {
-    STRCMP_CONTAINS("[gateway] product_key: missing", first_error(parse_config("[gateway]\ndevice_key = b\n", "f")).c_str());
+    STRCMP_CONTAINS("[gateway] product_key: missing",
+                    first_error(parse_config("[gateway]\ndevice_key = b\n", "f")).c_str());
     const std::string base = "[gateway]\nproduct_key = a\ndevice_key = b\n";
     STRCMP_CONTAINS("[device.m] device_secret: missing",
                     first_error(parse_config(base + "[device.m]\nproduct_key = p\ndevice_key = d\n", "f")).c_str());
-    STRCMP_CONTAINS("is the gateway itself",
-                    first_error(parse_config(base + "[device.m]\nproduct_key = a\ndevice_key = b\ndevice_secret = s\n", "f")).c_str());
+    STRCMP_CONTAINS(
+        "is the gateway itself",
+        first_error(parse_config(base + "[device.m]\nproduct_key = a\ndevice_key = b\ndevice_secret = s\n", "f"))
+            .c_str());
     STRCMP_CONTAINS("same product_key and device_key",
                     first_error(parse_config(base + "[device.m]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n"
-                                                    "[device.n]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n", "f")).c_str());
+                                                    "[device.n]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n",
+                                             "f"))
+                        .c_str());
 }
 
 TEST(CloudSimConfig, a_device_whose_product_has_no_model_is_noted) {
-    const ConfigResult r = parse_config("[gateway]\nproduct_key = a\ndevice_key = b\n[device.m]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n", "f");
+    const ConfigResult r = parse_config(
+        "[gateway]\nproduct_key = a\ndevice_key = b\n[device.m]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n",
+        "f");
     CHECK(r.config.has_value());
     CHECK_EQUAL(1U, r.notes.size());
     STRCMP_CONTAINS("product p has no [product.p] section", r.notes[0].c_str());

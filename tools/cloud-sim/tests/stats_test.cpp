@@ -9,7 +9,7 @@
 
 using namespace fieldgate::cloudsim;
 
-TEST_GROUP(CloudSimStats) {};
+TEST_GROUP(CloudSimStats){};
 
 namespace {
 Outcome outcome(RequestKind kind, int code, std::uint64_t records) {
