@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure check unit demo bench footprint lint clean sanitize
+.PHONY: all deps configure check unit demo bench footprint lint clean sanitize deb
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -34,6 +34,11 @@ footprint: all
 	@python3 bench/footprint --build $(BUILD)
 
 bench: footprint
+
+# The Debian package for this machine's architecture, in $(BUILD)/.
+deb: configure
+	cmake --build $(BUILD) -j $(JOBS) --target fieldgated fieldgatectl
+	cd $(BUILD) && cpack -G DEB
 
 sanitize:
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON check
