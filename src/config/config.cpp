@@ -245,16 +245,19 @@ LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& fi
     return result;
 }
 
-LoadResult load(const std::string& path) {
+namespace {
+
+// The main file, then conf.d/*.ini beside it in name order, as (name, text) pairs. Returns
+// false when the main file cannot be read; unreadable conf.d files are added to io_errors.
+bool read_config_files(const std::string& path, std::vector<std::pair<std::string, std::string>>& files,
+                       std::vector<std::string>& io_errors) {
     std::string error;
     auto main_text = read_file(path, error);
     if (!main_text) {
-        LoadResult result;
-        result.errors.push_back(path + ": cannot read: " + error);
-        return result;
+        io_errors.push_back(path + ": cannot read: " + error);
+        return false;
     }
-    std::vector<std::pair<std::string, std::string>> files{{path, std::move(*main_text)}};
-    std::vector<std::string> io_errors;
+    files.emplace_back(path, std::move(*main_text));
 
     namespace fs = std::filesystem;
     const fs::path dir = fs::path(path).parent_path() / "conf.d";
@@ -284,13 +287,38 @@ LoadResult load(const std::string& path) {
     } else if (ec) {
         io_errors.push_back(dir.string() + ": cannot read: " + ec.message());
     }
+    return true;
+}
 
+}  // namespace
+
+LoadResult load(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::string> io_errors;
+    if (!read_config_files(path, files, io_errors)) {
+        LoadResult result;
+        result.errors = std::move(io_errors);
+        return result;
+    }
     auto result = load_texts(files);
     if (!io_errors.empty()) {
         result.errors.insert(result.errors.begin(), io_errors.begin(), io_errors.end());
         result.config.reset();
     }
     return result;
+}
+
+std::string find_control_socket(const std::string& path) {
+    std::vector<std::pair<std::string, std::string>> files;
+    std::vector<std::string> io_errors;
+    std::string socket = Gateway{}.control_socket;
+    if (!read_config_files(path, files, io_errors)) return socket;
+    for (const auto& [name, text] : files)
+        for (const auto& section : read_ini(name, text).sections)
+            if (section.name == "gateway")
+                for (const auto& entry : section.entries)
+                    if (entry.key == "control_socket" && !entry.value.empty()) socket = entry.value;
+    return socket;
 }
 
 }  // namespace fieldgate::config

@@ -78,8 +78,14 @@ struct Daemon::Impl {
     }
 
     // ---- building and tearing down what a reload replaces ----
-    void build_runtime() {
-        registry = std::make_unique<DeviceRegistry>(cfg->devices.size());
+    void build_runtime(const config::Config* previous = nullptr) {
+        auto fresh = std::make_unique<DeviceRegistry>(cfg->devices.size());
+        // A reload keeps what is known of the devices that stay (counters, last values).
+        if (previous && registry)
+            for (std::size_t i = 0; i < cfg->devices.size(); ++i)
+                for (std::size_t j = 0; j < previous->devices.size() && j < registry->size(); ++j)
+                    if (previous->devices[j].name == cfg->devices[i].name) fresh->set(i, registry->at(j));
+        registry = std::move(fresh);
         uplink::Settings s;
         s.uplink = cfg->uplink;
         s.mqtt = cfg->mqtt;
@@ -244,8 +250,9 @@ struct Daemon::Impl {
         stop_runtime();
         loaded.config->store = cfg->store;
         loaded.config->gateway.control_socket = cfg->gateway.control_socket;
+        auto previous = std::move(cfg);
         cfg = std::make_unique<config::Config>(std::move(*loaded.config));
-        build_runtime();
+        build_runtime(previous.get());
         util::log_notice("reloaded: " + std::to_string(cfg->devices.size()) + " devices on " +
                          std::to_string(pollers.size()) + " buses");
     }

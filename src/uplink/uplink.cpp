@@ -107,8 +107,10 @@ void Uplink::became_ready() {
     live_cursor_ = live_from - 1;
     backlog_more_ = backlog_end_ > 1;
     live_more_ = true;
-    util::log_info("uplink: connected; " + std::to_string(live_from > 1 ? live_from - 1 : 0) +
-                   " ids of backlog go via resume/batch");
+    util::log_info("uplink: connected to " + settings_.mqtt.uri +
+                   (backlog_more_ ? "; records up to id " + std::to_string(backlog_end_ - 1) +
+                                        " are older than resume_after and go via resume/batch"
+                                  : std::string()));
     fill_window();
 }
 

@@ -157,15 +157,19 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    auto loaded = fieldgate::config::load(path);
-    if (!loaded.config) {
-        for (const auto& e : loaded.errors)
-            std::cerr << e << "\n";
-        return 1;
+    const auto loaded = fieldgate::config::load(path);
+    std::string socket;
+    if (loaded.config) {
+        socket = loaded.config->gateway.control_socket;
+    } else {
+        // The running daemon is still worth asking: it runs on the configuration it loaded.
+        socket = fieldgate::config::find_control_socket(path);
+        std::cerr << "fieldgatectl: " << path << " has " << loaded.errors.size()
+                  << " error(s) (fieldgated --check-config lists them); asking the daemon on " << socket << "\n";
     }
     std::string reply;
     try {
-        reply = fieldgate::daemon::control_request(loaded.config->gateway.control_socket, request);
+        reply = fieldgate::daemon::control_request(socket, request);
     } catch (const std::exception& e) {
         std::cerr << "fieldgatectl: " << e.what() << "\n";
         return kExitNoDaemon;

@@ -154,6 +154,11 @@ struct LoadResult {
 /// validates the whole. Never throws for bad input; I/O problems are errors too.
 LoadResult load(const std::string& path);
 
+/// The control socket the configuration at `path` names ([gateway] control_socket, else the
+/// default), read leniently: fieldgatectl must reach a running daemon even while the files on
+/// disk hold an error (an engineer half-way through an edit).
+std::string find_control_socket(const std::string& path);
+
 /// Same, from in-memory files (name, text) in order; for tests. Secret files are still read
 /// from disk when named.
 LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& files);

@@ -25,6 +25,7 @@ public:
     explicit DeviceRegistry(std::size_t devices) : devices_(devices) {}
     void update(const modbus::Reading& r);
     const DeviceStatus& at(std::size_t i) const { return devices_.at(i); }
+    void set(std::size_t i, const DeviceStatus& status) { devices_.at(i) = status; }
     std::size_t size() const { return devices_.size(); }
     std::size_t online() const;
 
