@@ -81,6 +81,10 @@ int main(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
     // One malloc arena per bus thread would cost RSS for nothing: their allocations are small.
     mallopt(M_ARENA_MAX, 2);
+    // Each commit allocates and frees the same few hundred KiB; returning them to the kernel
+    // every time costs a page fault per page on the next round.
+    mallopt(M_TRIM_THRESHOLD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     daemon::Daemon d(path, std::move(*loaded.config));
     return d.run();

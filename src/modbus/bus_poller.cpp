@@ -1,6 +1,7 @@
 #include "fieldgate/modbus/bus_poller.hpp"
 
 #include <modbus.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -126,6 +127,8 @@ void BusPoller::stop() {
 }
 
 void BusPoller::run() noexcept {
+    // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters).
+    pthread_setname_np(pthread_self(), ("bus:" + bus_.name).substr(0, 15).c_str());
     const util::SystemClock clock;
     Connection conn(bus_);
     try {
