@@ -99,6 +99,8 @@ void Uplink::connection_down(const std::string& why) {
 void Uplink::became_ready() {
     state_ = State::Ready;
     reconnect_backoff_.reset();
+    failed_connects_ = 0;
+    last_connect_error_.clear();
     const std::int64_t last = store_.last_id();
     std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
     if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
@@ -132,7 +134,15 @@ void Uplink::on_event(const mqtt::Event& event) {
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
             if (event.code > 0) hub_attempts_mono_.push_back(clock_.mono_ms());
-            util::log_warning("uplink: cannot connect to " + settings_.mqtt.uri + ": " + event.reason);
+            ++failed_connects_;
+            // A week-long outage must not fill the journal: the first failure, then one line per
+            // ten minutes with the count, and whenever the reason changes.
+            if (event.reason != last_connect_error_ || connect_log_.allow(clock_.mono_ms())) {
+                util::log_warning("uplink: cannot connect to " + settings_.mqtt.uri + ": " + event.reason +
+                                  (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
+                                                        : std::string()));
+                last_connect_error_ = event.reason;
+            }
             client_.disconnect();
             schedule_reconnect();
             return;

@@ -12,6 +12,7 @@
 #include "fieldgate/store/record.hpp"
 #include "fieldgate/util/backoff.hpp"
 #include "fieldgate/util/clock.hpp"
+#include "fieldgate/util/log.hpp"
 
 namespace fieldgate::uplink {
 
@@ -103,6 +104,9 @@ private:
     State state_ = State::Idle;
     std::int64_t reconnect_at_mono_ = 0;
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
+    std::uint64_t failed_connects_ = 0;           ///< since the last good connection
+    std::string last_connect_error_;
+    util::RateLimit connect_log_{600'000};
 
     std::map<std::string, InFlight> inflight_;  ///< by request id
     std::deque<Batch> retry_;
