@@ -291,3 +291,57 @@ def check_demo_record(rec, seed):
     # Stamped when the first block's reply arrived: at or after the served time, well within a poll.
     served_ms = tick * 100
     assert served_ms - 100 <= rec["time"] < served_ms + 2000, where + " (tick %d)" % tick
+
+
+class Stack:
+    """Processes started by a test, stopped in reverse order when the block ends, whatever
+    happened; `run(main)` prints the closing line ctest and CI read."""
+
+    def __init__(self):
+        self.items = []
+
+    def push(self, item):
+        self.items.append(item)
+        return item
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for item in reversed(self.items):
+            try:
+                item.stop()
+            except Exception as e:  # a failing stop must not hide the test's own failure
+                print("stopping %r: %s" % (item, e))
+        return False
+
+
+def run(main):
+    main()
+    print("1 passed, 0 failed")
+
+
+def assert_every_poll_delivered(conf, cloud, sim):
+    """Stops the devices, waits for the gateway to send what it holds, and checks the books:
+    for each device, the distinct records in the cloud equal its good polls. Returns the final
+    status."""
+    sim.stop()
+    wait_until(lambda: all(not d["online"] for d in status(conf)["devices"]), 30, "devices to go offline")
+    wait_until(lambda: status(conf)["store"]["records"] == 0 and status(conf)["uplink"]["inflight"] == 0, 60,
+               "the store to empty")
+    final = status(conf)
+    distinct = {}
+    for rec in cloud.records():
+        distinct.setdefault(rec["deviceKey"], set()).add(rec["time"])
+    for d in final["devices"]:
+        got = len(distinct.get(d["name"], ()))
+        assert got == d["polls_ok"], "%s: %d good polls, %d distinct records in the cloud" % (
+            d["name"], d["polls_ok"], got)
+    assert final["store"]["dead_letters"] == {}, final["store"]
+    return final
+
+
+def stop_cleanly(daemon):
+    rc = daemon.stop(timeout=5)
+    assert rc == 0, "fieldgated exited %r on SIGTERM:\n%s" % (rc, daemon.log())
+    return daemon.log()
