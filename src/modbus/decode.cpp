@@ -1,5 +1,7 @@
 #include "fieldgate/modbus/decode.hpp"
 
+#include "fieldgate/util/json.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -169,60 +171,21 @@ bool append_number_element(std::string& out, const Point& p, const BlockData& d,
     return true;
 }
 
-const char kHex[] = "0123456789abcdef";
-
-// JSON string body. Device strings are bytes, not UTF-8: with latin1, bytes >= 0x80 are written
-// as \u00XX so a stray byte from a meter cannot make the whole batch invalid UTF-8.
-void append_escaped(std::string& out, const char* s, std::size_t n, bool latin1) {
-    std::size_t run = 0;  // start of the pending run of bytes that need no escape
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        const bool plain = c >= 0x20 && c != '"' && c != '\\' && !(latin1 && c >= 0x80);
-        if (plain) continue;
-        out.append(s + run, i - run);
-        run = i + 1;
-        switch (c) {
-            case '"':
-                out.append("\\\"");
-                break;
-            case '\\':
-                out.append("\\\\");
-                break;
-            case '\n':
-                out.append("\\n");
-                break;
-            case '\r':
-                out.append("\\r");
-                break;
-            case '\t':
-                out.append("\\t");
-                break;
-            default:
-                out.append("\\u00");
-                out.push_back(kHex[c >> 4]);
-                out.push_back(kHex[c & 0xF]);
-        }
-    }
-    out.append(s + run, n - run);
-}
-
 // string[N]: N registers, two ASCII chars each, high byte first; ends at the first NUL,
 // trailing blanks (devices pad with spaces) trimmed.
 void append_string(std::string& out, const Point& p, const BlockData& d, std::uint32_t at) {
     const std::uint16_t* regs = d.registers.data() + at;
     auto byte = [regs](std::size_t k) { return static_cast<char>(k % 2 == 0 ? regs[k / 2] >> 8 : regs[k / 2] & 0xFF); };
     const std::size_t max = std::size_t{2} * p.string_length;
-    std::size_t n = 0;
-    while (n < max && byte(n) != '\0')
-        ++n;
-    while (n > 0 && byte(n - 1) == ' ')
-        --n;
-    out.push_back('"');
-    for (std::size_t k = 0; k < n; ++k) {
-        const char c = byte(k);
-        append_escaped(out, &c, 1, true);
-    }
-    out.push_back('"');
+    std::string text;
+    text.reserve(max);
+    for (std::size_t k = 0; k < max && byte(k) != '\0'; ++k)
+        text.push_back(byte(k));
+    while (!text.empty() && text.back() == ' ')
+        text.pop_back();
+    // Device strings are bytes, not UTF-8: a stray byte from a meter must not make the whole
+    // batch invalid UTF-8.
+    util::append_json_string(out, text, util::JsonBytes::Latin1);
 }
 
 }  // namespace
@@ -241,10 +204,6 @@ void append_number(std::string& out, float value) {
         return;
     }
     append_chars(out, value);
-}
-
-void append_json_escaped(std::string& out, std::string_view text) {
-    append_escaped(out, text.data(), text.size(), false);
 }
 
 Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
@@ -274,7 +233,7 @@ Measurepoints encode_measurepoints(const std::vector<config::Point>& points, con
         const std::size_t mark = m.json.size();
         if (m.written > 0) m.json.push_back(',');
         m.json.push_back('"');
-        append_escaped(m.json, p.id.data(), p.id.size(), false);
+        util::append_json_escaped(m.json, p.id);
         m.json.append("\":");
         // quality 0 = good (EnOS convention: 0 is a good value). Only values that were read are
         // written at all, so the quality of a written value is always 0; a failed read leaves the

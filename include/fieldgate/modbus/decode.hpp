@@ -46,8 +46,4 @@ Measurepoints encode_measurepoints(const std::vector<config::Point>& points, con
 void append_number(std::string& out, double value);
 void append_number(std::string& out, float value);
 
-/// Appends `text` JSON-escaped (without the quotes): `"`, `\\` and control characters; bytes
-/// >= 0x80 pass through (ids and keys are UTF-8).
-void append_json_escaped(std::string& out, std::string_view text);
-
 }  // namespace fieldgate::modbus

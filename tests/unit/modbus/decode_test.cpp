@@ -415,8 +415,3 @@ TEST(Decode, append_number_is_shortest_round_trip) {
     STRCMP_EQUAL("0.1 123.456 21 null", out.c_str());
 }
 
-TEST(Decode, append_json_escaped_escapes_controls_and_keeps_utf8) {
-    std::string out;
-    fieldgate::modbus::append_json_escaped(out, "a\tb\x01\xc3\xa9");
-    STRCMP_EQUAL("a\\tb\\u0001\xc3\xa9", out.c_str());
-}

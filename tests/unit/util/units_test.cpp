@@ -62,6 +62,15 @@ TEST(Units, json_strings_are_escaped) {
     STRCMP_EQUAL("\"a\\\"b\\\\c\\n\\u0001\"", out.c_str());
 }
 
+TEST(Units, json_escaping_keeps_utf8_and_escapes_device_bytes) {
+    std::string out;
+    append_json_escaped(out, "a\tb\x01\xc3\xa9");
+    STRCMP_EQUAL("a\\tb\\u0001\xc3\xa9", out.c_str());
+    out.clear();
+    append_json_string(out, "\xe9t\xe9", JsonBytes::Latin1);
+    STRCMP_EQUAL("\"\\u00e9t\\u00e9\"", out.c_str());
+}
+
 TEST_GROUP(Backoff){};
 
 TEST(Backoff, delays_double_within_jitter_and_cap) {
