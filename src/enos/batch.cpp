@@ -68,13 +68,42 @@ std::string encode_batch(std::string_view id, const BatchFlags& flags, const std
     return out;
 }
 
-std::optional<Reply> parse_reply(std::string_view payload) {
+namespace {
+std::optional<Json::Value> parse_object(std::string_view payload) {
     Json::CharReaderBuilder builder;
     const std::unique_ptr<Json::CharReader> reader(builder.newCharReader());
     Json::Value root;
     std::string errors;
     if (!reader->parse(payload.data(), payload.data() + payload.size(), &root, &errors)) return std::nullopt;
     if (!root.isObject()) return std::nullopt;
+    return root;
+}
+}  // namespace
+
+std::optional<DownstreamRequest> parse_downstream(std::string_view payload) {
+    const auto root = parse_object(payload);
+    if (!root || !(*root)["id"].isString()) return std::nullopt;
+    DownstreamRequest req;
+    req.id = (*root)["id"].asString();
+    const Json::Value& params = (*root)["params"];
+    if (params.isArray())
+        for (const auto& p : params)
+            if (p.isObject() && p["productKey"].isString() && p["deviceKey"].isString())
+                req.devices.push_back(p["productKey"].asString() + "/" + p["deviceKey"].asString());
+    return req;
+}
+
+std::string encode_ack(std::string_view id) {
+    std::string out = "{\"id\":";
+    util::append_json_string(out, id);
+    out += ",\"code\":200,\"data\":{}}";
+    return out;
+}
+
+std::optional<Reply> parse_reply(std::string_view payload) {
+    const auto parsed = parse_object(payload);
+    if (!parsed) return std::nullopt;
+    const Json::Value& root = *parsed;
     const Json::Value& id = root["id"];
     const Json::Value& code = root["code"];
     if (!id.isString() || !code.isInt()) return std::nullopt;

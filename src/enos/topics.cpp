@@ -10,6 +10,9 @@ Topics::Topics(std::string_view product_key, std::string_view device_key) {
     login_ = session + "/combine/login";
     login_batch_ = session + "/combine/login/batch";
     logout_ = session + "/combine/logout";
+    disable_ = session + "/combine/disable";
+    enable_ = session + "/combine/enable";
+    delete_ = session + "/combine/delete";
 }
 
 }  // namespace fieldgate::enos

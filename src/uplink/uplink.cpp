@@ -128,7 +128,7 @@ void Uplink::on_event(const mqtt::Event& event) {
             if (!client_.subscribe(
                     {enos::Topics::reply_of(topics_.post_batch()), enos::Topics::reply_of(topics_.resume_batch()),
                      enos::Topics::reply_of(topics_.login()), enos::Topics::reply_of(topics_.login_batch()),
-                     enos::Topics::reply_of(topics_.logout())}))
+                     enos::Topics::reply_of(topics_.logout()), topics_.disable(), topics_.enable(), topics_.remove()}))
                 connection_down("subscribe refused");
             return;
         case Kind::ConnectFailed:
@@ -160,9 +160,32 @@ void Uplink::on_event(const mqtt::Event& event) {
             util::log_debug("uplink: a publish failed: " + event.reason);
             return;
         case Kind::Message:
-            if (ends_with(event.topic, "_reply")) on_reply(event.topic, event.payload);
+            if (ends_with(event.topic, "_reply"))
+                on_reply(event.topic, event.payload);
+            else
+                on_downstream(event.topic, event.payload);
             return;
     }
+}
+
+void Uplink::on_downstream(const std::string& topic, const std::string& payload) {
+    const char* what = topic == topics_.disable()  ? "disabled"
+                       : topic == topics_.enable() ? "enabled"
+                       : topic == topics_.remove() ? "deleted"
+                                                   : nullptr;
+    if (!what) return;
+    const auto req = enos::parse_downstream(payload);
+    if (!req) {
+        util::log_warning("uplink: unreadable request on " + topic);
+        return;
+    }
+    std::string devices;
+    for (const auto& d : req->devices)
+        devices += (devices.empty() ? "" : ", ") + d;
+    util::log_notice(std::string("uplink: the cloud ") + what +
+                     " sub-devices: " + (devices.empty() ? "none named" : devices));
+    // The hub expects every downstream request answered; an unanswered one is sent again.
+    client_.publish(enos::Topics::reply_of(topic), enos::encode_ack(req->id));
 }
 
 void Uplink::on_records_committed() {

@@ -36,6 +36,19 @@ struct Reply {
 /// Parses a reply; nullopt when it is not a JSON object with a string id and an integer code.
 std::optional<Reply> parse_reply(std::string_view payload);
 
+/// A request the cloud sends down (combine/disable, enable, delete): its id and the sub-devices
+/// it names, as "productKey/deviceKey".
+struct DownstreamRequest {
+    std::string id;
+    std::vector<std::string> devices;
+};
+
+/// Parses a downstream request; nullopt when it has no string id.
+std::optional<DownstreamRequest> parse_downstream(std::string_view payload);
+
+/// The answer the hub expects to a downstream request: `{"id":"<id>","code":200,"data":{}}`.
+std::string encode_ack(std::string_view id);
+
 /// What the reply-code policy (DESIGN.md) does with a batch's outcome.
 enum class ReplyAction {
     Delete,   ///< 200: the records are in the cloud

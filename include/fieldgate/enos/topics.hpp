@@ -13,6 +13,11 @@ public:
     const std::string& login() const { return login_; }
     const std::string& login_batch() const { return login_batch_; }
     const std::string& logout() const { return logout_; }
+    /// Downstream: the cloud disabled, enabled or deleted sub-devices. Each request must be
+    /// answered with code 200 on its `_reply` topic.
+    const std::string& disable() const { return disable_; }
+    const std::string& enable() const { return enable_; }
+    const std::string& remove() const { return delete_; }
     /// A request topic's reply topic.
     static std::string reply_of(std::string_view request_topic) { return std::string(request_topic) + "_reply"; }
 
@@ -22,6 +27,9 @@ private:
     std::string login_;
     std::string login_batch_;
     std::string logout_;
+    std::string disable_;
+    std::string enable_;
+    std::string delete_;
 };
 
 inline constexpr std::string_view kMethodPostBatch = "thing.measurepoint.post.batch";

@@ -87,6 +87,7 @@ private:
     bool next_batch(Batch& out);
     bool send(Batch batch);
     void on_reply(const std::string& topic, const std::string& payload);
+    void on_downstream(const std::string& topic, const std::string& payload);
     void handle_reply(InFlight entry, int code);
     void retry_later(Batch batch);
     void split_and_retry(Batch batch);

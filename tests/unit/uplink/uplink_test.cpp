@@ -347,3 +347,22 @@ TEST(Uplink, reconnects_never_exceed_the_hub_throttle) {
     for (std::size_t i = 3; i < hub_attempts.size(); ++i)
         CHECK_TEXT(hub_attempts[i] - hub_attempts[i - 3] >= 120'000, "4 attempts within 2 minutes");
 }
+
+TEST(Uplink, downstream_disable_is_acknowledged_with_200_on_its_reply_topic) {
+    make();
+    connect();
+    const auto& subs = client.subscriptions.back();
+    CHECK(std::find(subs.begin(), subs.end(), "/ext/session/gwPk/gwDk/combine/disable") != subs.end());
+    CHECK(std::find(subs.begin(), subs.end(), "/ext/session/gwPk/gwDk/combine/delete") != subs.end());
+    mqtt::Event e = event(mqtt::Event::Kind::Message);
+    e.topic = "/ext/session/gwPk/gwDk/combine/disable";
+    e.payload =
+        "{\"id\":\"77\",\"method\":\"combine.disable\",\"params\":[{\"productKey\":\"p\",\"deviceKey\":\"m1\"}]}";
+    up->on_event(e);
+    LONGS_EQUAL(1, client.published.size());
+    STRCMP_EQUAL("/ext/session/gwPk/gwDk/combine/disable_reply", client.published[0].topic.c_str());
+    const Json::Value ack = parse(client.published[0].payload);
+    STRCMP_EQUAL("77", ack["id"].asCString());
+    LONGS_EQUAL(200, ack["code"].asInt());
+    CHECK(ack["data"].isObject());
+}
