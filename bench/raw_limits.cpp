@@ -1,7 +1,9 @@
 // fieldgate-bench-raw: the bare-library limits fieldgate's figures are compared with.
 //   modbus HOST PORT SECONDS   read 20 holding registers in a loop (one client)
 //   sqlite DIR COUNT           insert COUNT 120-byte rows, 1000 per transaction (WAL, NORMAL)
-//   paho URI COUNT             publish COUNT 1 KiB QoS 1 messages, 8 in flight, wait for the acks
+//   paho URI COUNT [BYTES]     publish COUNT QoS 1 messages (default 1 KiB), 8 in flight, wait for the acks
+//   fill DB COUNT DEVICES      append COUNT records of 10 values (DEVICES devices, times in the past)
+//                              to a fieldgate store, through fieldgate's own SqliteStore
 // Each prints one line: "<name>: <rate>/s, <cpu us> us CPU per operation".
 #include <MQTTAsync.h>
 #include <modbus.h>
@@ -16,6 +18,9 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "fieldgate/enos/batch.hpp"
+#include "fieldgate/store/sqlite_store.hpp"
 
 namespace {
 
@@ -101,7 +106,7 @@ struct PahoState {
     bool failed = false;
 };
 
-int bench_paho(const char* uri, long count) {
+int bench_paho(const char* uri, long count, std::size_t bytes) {
     PahoState s;
     MQTTAsync client = nullptr;
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer;
@@ -134,7 +139,7 @@ int bench_paho(const char* uri, long count) {
             return 1;
         }
     }
-    std::string payload(1024, 'x');
+    std::string payload(bytes, 'x');
     const double t0 = now_s();
     const double c0 = cpu_seconds();
     for (long i = 0; i < count; ++i) {
@@ -162,11 +167,33 @@ int bench_paho(const char* uri, long count) {
         std::unique_lock<std::mutex> l(s.m);
         s.cv.wait_for(l, std::chrono::seconds(30), [&] { return s.acked == count; });
     }
-    report("bare Paho QoS 1 publish of 1 KiB, 8 in flight", static_cast<double>(s.acked), now_s() - t0,
-           cpu_seconds() - c0);
+    const std::string name = "bare Paho QoS 1 publish of " + std::to_string(bytes) + " bytes, 8 in flight";
+    report(name.c_str(), static_cast<double>(s.acked), now_s() - t0, cpu_seconds() - c0);
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     MQTTAsync_disconnect(client, &d);
     MQTTAsync_destroy(&client);
+    return 0;
+}
+
+// A backlog as a week-long outage leaves it: records of many devices, oldest first.
+int fill_store(const std::string& path, long count, int devices) {
+    fieldgate::config::Store cfg;
+    cfg.path = path;
+    fieldgate::store::SqliteStore store(cfg);
+    const auto start_ms = static_cast<std::int64_t>(
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+        7LL * 86'400'000);
+    for (long i = 0; i < count; ++i) {
+        const std::string dk = "dev" + std::to_string(i % devices);
+        const std::int64_t t = start_ms + i;
+        std::string mp = "{";
+        for (int k = 0; k < 10; ++k) mp += (k ? ",\"v" : "\"v") + std::to_string(k) + "\":" + std::to_string(i % 1000 + k) + ".25";
+        mp += "}";
+        store.append({dk, t, fieldgate::enos::encode_record("benchPk", dk, t, mp)});
+        if (i % 10000 == 9999) store.commit();
+    }
+    store.commit();
+    std::printf("filled %s with %ld records of %d devices\n", path.c_str(), count, devices);
     return 0;
 }
 
@@ -176,7 +203,9 @@ int main(int argc, char** argv) {
     const std::string mode = argc > 1 ? argv[1] : "";
     if (mode == "modbus" && argc == 5) return bench_modbus(argv[2], std::atoi(argv[3]), std::atof(argv[4]));
     if (mode == "sqlite" && argc == 4) return bench_sqlite(argv[2], std::atol(argv[3]));
-    if (mode == "paho" && argc == 4) return bench_paho(argv[2], std::atol(argv[3]));
-    std::fprintf(stderr, "usage: %s modbus HOST PORT SECONDS | sqlite DIR COUNT | paho URI COUNT\n", argv[0]);
+    if (mode == "paho" && (argc == 4 || argc == 5))
+        return bench_paho(argv[2], std::atol(argv[3]), argc == 5 ? static_cast<std::size_t>(std::atol(argv[4])) : 1024);
+    if (mode == "fill" && argc == 5) return fill_store(argv[2], std::atol(argv[3]), std::atoi(argv[4]));
+    std::fprintf(stderr, "usage: %s modbus HOST PORT SECONDS | sqlite DIR COUNT | paho URI COUNT [BYTES] | fill DB COUNT DEVICES\n", argv[0]);
     return 2;
 }

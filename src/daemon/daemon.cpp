@@ -93,7 +93,7 @@ struct Daemon::Impl {
         s.device_key = cfg->gateway.device_key;
         s.secret = cfg->gateway.device_secret;
         for (const auto& d : cfg->devices)
-            if (!d.is_gateway()) s.subdevices.insert(d.name);
+            if (d.is_gateway()) s.gateway_devices.insert(d.name);
         mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
         uplink = std::make_unique<uplink::Uplink>(std::move(s), *mqtt, *store, clock, std::random_device{}());
         check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");

@@ -295,7 +295,7 @@ bool Uplink::send(Batch batch) {
             // sub-device's record must say so, or the hub rejects it whole (1212).
             flags.allow_offline_subdevice =
                 std::any_of(batch.records.begin(), batch.records.end(),
-                            [this](const store::Record& r) { return settings_.subdevices.count(r.device) > 0; });
+                            [this](const store::Record& r) { return settings_.gateway_devices.count(r.device) == 0; });
             break;
     }
     std::vector<std::string_view> bodies;

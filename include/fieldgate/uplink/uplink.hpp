@@ -23,8 +23,9 @@ struct Settings {
     std::string product_key;  ///< the gateway's
     std::string device_key;
     std::string secret;
-    /// Names of the [device.*] that are sub-devices (have their own product/device key).
-    std::set<std::string> subdevices;
+    /// Names of the [device.*] that are the gateway itself (no product/device key). Every other
+    /// record is a sub-device's, also one whose device left the configuration since it was stored.
+    std::set<std::string> gateway_devices;
 };
 
 /// The numbers `fieldgatectl status` shows of the uplink.

@@ -57,7 +57,7 @@ public:
         r.id = next_id++;
         r.device = device;
         r.time_ms = time_ms;
-        r.body = enos::encode_record(pk, device, time_ms, "{\"v\":" + std::to_string(r.id) + "}");
+        r.body = enos::encode_record(pk, pk.empty() ? "" : device, time_ms, "{\"v\":" + std::to_string(r.id) + "}");
         records[r.id] = r;
     }
     std::vector<store::Record> fetch(const store::FetchRange& range) override {
@@ -123,7 +123,7 @@ TEST_GROUP(Uplink) {
         settings.uplink.reply_timeout_ms = 30'000;
         settings.uplink.retry_min_ms = 1000;
         settings.uplink.retry_max_ms = 8000;
-        settings.subdevices = {"m1", "m2", "m3", "bad"};
+        settings.gateway_devices = {"gw"};
     }
     void make() {
         up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7);
@@ -317,6 +317,22 @@ TEST(Uplink, old_records_go_via_resume_and_live_ones_are_not_held_behind_them) {
     CHECK_TEXT(saw_live, "the live record must go in one of the first two batches");
     serve([](const Json::Value&) { return 200; });
     LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(Uplink, allow_offline_auto_is_false_for_a_batch_of_the_gateway_own_points_only) {
+    store.add("gw", clock.wall_ms(), "");
+    make();
+    connect();
+    const Json::Value req = parse(client.published[0].payload);
+    CHECK_FALSE(req["allowOfflineSubDevice"].asBool());
+    CHECK_FALSE(req["params"][0].isMember("productKey"));
+}
+
+TEST(Uplink, allow_offline_auto_covers_a_device_no_longer_configured) {
+    store.add("removed-since", clock.wall_ms());
+    make();
+    connect();
+    CHECK(parse(client.published[0].payload)["allowOfflineSubDevice"].asBool());
 }
 
 TEST(Uplink, allow_offline_false_is_sent_as_configured) {
