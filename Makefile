@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure check unit demo bench footprint lint clean sanitize deb
+.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -33,7 +33,10 @@ demo: all
 footprint: all
 	@python3 bench/footprint --build $(BUILD)
 
-bench: footprint
+drain: all
+	@python3 bench/drain --build $(BUILD)
+
+bench: footprint drain
 
 # The Debian package for this machine's architecture, in $(BUILD)/.
 deb: configure

@@ -453,11 +453,18 @@ UplinkStats Uplink::stats() const {
             s.state = "waiting";
             break;
     }
+    // Records per second over the last 10 s, or since the first delivery in that window when it
+    // is younger (a backlog drained in 2 s would otherwise show a fifth of its rate).
     std::uint64_t sum = 0;
     const std::int64_t now = clock_.mono_ms();
-    for (const auto& [t, n] : delivered_samples_)
-        if (now - t <= kDrainWindowMs) sum += n;
-    s.drain_rate_per_s = static_cast<double>(sum) * 1000.0 / static_cast<double>(kDrainWindowMs);
+    std::int64_t first = now;
+    for (const auto& [t, n] : delivered_samples_) {
+        if (now - t > kDrainWindowMs) continue;
+        sum += n;
+        first = std::min(first, t);
+    }
+    const std::int64_t span_ms = std::max<std::int64_t>(1000, now - first);
+    s.drain_rate_per_s = static_cast<double>(sum) * 1000.0 / static_cast<double>(span_ms);
     return s;
 }
 
