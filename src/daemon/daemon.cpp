@@ -22,6 +22,7 @@
 #include "fieldgate/store/sqlite_store.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 #include "fieldgate/util/clock.hpp"
+#include "fieldgate/util/json.hpp"
 #include "fieldgate/util/log.hpp"
 #include "fieldgate/util/units.hpp"
 
@@ -163,20 +164,18 @@ struct Daemon::Impl {
             for (std::size_t i = 0; i < cfg->devices.size(); ++i) {
                 if (cfg->devices[i].name != name) continue;
                 const DeviceStatus& s = registry->at(i);
-                Json::Value v(Json::objectValue);
-                v["device"] = name;
-                v["online"] = s.online;
-                v["time_ms"] = static_cast<Json::Int64>(s.last_good_poll_ms);
-                Json::Value mp(Json::objectValue);
-                if (!s.last_values.empty()) {
-                    Json::CharReaderBuilder rb;
-                    std::string errs;
-                    const std::unique_ptr<Json::CharReader> reader(rb.newCharReader());
-                    reader->parse(s.last_values.data(), s.last_values.data() + s.last_values.size(), &mp, &errs);
-                }
-                v["measurepoints"] = mp;
-                v["last_error"] = s.last_error;
-                return compact(v);
+                // The measurepoints go out as the text that is uploaded, not re-serialised (a
+                // JSON library would print 21.51 as 21.510000000000002).
+                std::string out = "{\"device\":";
+                util::append_json_string(out, name);
+                out += ",\"online\":";
+                out += s.online ? "true" : "false";
+                out += ",\"time_ms\":" + std::to_string(s.last_good_poll_ms);
+                out += ",\"measurepoints\":" + (s.last_values.empty() ? std::string("{}") : s.last_values);
+                out += ",\"last_error\":";
+                util::append_json_string(out, s.last_error);
+                out += "}\n";
+                return out;
             }
             Json::Value e(Json::objectValue);
             e["error"] = "no device named '" + name + "'";

@@ -2,7 +2,9 @@
 // compact enough to read over a slow link.
 #include <json/json.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -65,19 +67,34 @@ void print_status(const Json::Value& s) {
     std::printf("fieldgated %s, up %s: %u/%u devices online, %llu buffered, uplink %s\n", s["version"].asCString(),
                 fieldgate::util::format_duration_ms(now - s["started_ms"].asInt64()).c_str(), online, devs.size(),
                 static_cast<unsigned long long>(st["records"].asUInt64()), up["state"].asCString());
-    std::printf("\n%-16s %-24s %-16s %4s %-7s %-11s %-12s %8s %7s\n", "DEVICE", "PRODUCT/DEVICE KEY", "BUS", "UNIT",
-                "ONLINE", "SESSION", "LAST GOOD", "OK", "FAILED");
+    // Columns as wide as their widest cell: names and inline tcp:// buses vary a lot.
+    std::vector<std::vector<std::string>> rows{
+        {"DEVICE", "PRODUCT/DEVICE KEY", "BUS", "UNIT", "ONLINE", "SESSION", "LAST GOOD", "OK", "FAILED"}};
+    std::vector<std::string> errors{""};
     for (const auto& d : devs) {
-        std::string keys = d["product_key"].asString().empty()
-                               ? "(gateway)"
-                               : d["product_key"].asString() + "/" + d["device_key"].asString();
-        std::printf("%-16s %-24s %-16s %4d %-7s %-11s %-12s %8llu %7llu\n", d["name"].asCString(), keys.c_str(),
-                    d["bus"].asCString(), d["unit_id"].asInt(), d["online"].asBool() ? "yes" : "NO",
-                    d["cloud_session"].asCString(), ago(now, d["last_good_poll_ms"].asInt64()).c_str(),
-                    static_cast<unsigned long long>(d["polls_ok"].asUInt64()),
-                    static_cast<unsigned long long>(d["polls_failed"].asUInt64()));
-        if (!d["online"].asBool() && !d["last_error"].asString().empty())
-            std::printf("  ^ %s\n", d["last_error"].asCString());
+        rows.push_back({d["name"].asString(),
+                        d["product_key"].asString().empty()
+                            ? "(gateway)"
+                            : d["product_key"].asString() + "/" + d["device_key"].asString(),
+                        d["bus"].asString(), std::to_string(d["unit_id"].asInt()), d["online"].asBool() ? "yes" : "NO",
+                        d["cloud_session"].asString(), ago(now, d["last_good_poll_ms"].asInt64()),
+                        std::to_string(d["polls_ok"].asUInt64()), std::to_string(d["polls_failed"].asUInt64())});
+        errors.push_back(d["online"].asBool() ? "" : d["last_error"].asString());
+    }
+    std::vector<std::size_t> width(rows.front().size(), 0);
+    for (const auto& row : rows)
+        for (std::size_t c = 0; c < row.size(); ++c)
+            width[c] = std::max(width[c], row[c].size());
+    std::printf("\n");
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+        std::string line;
+        for (std::size_t c = 0; c < rows[r].size(); ++c) {
+            const bool right = c == 3 || c >= 7;  // numbers
+            const std::string pad(width[c] - rows[r][c].size(), ' ');
+            line += (c ? "  " : "") + (right ? pad + rows[r][c] : rows[r][c] + (c + 1 < rows[r].size() ? pad : ""));
+        }
+        std::printf("%s\n", line.c_str());
+        if (!errors[r].empty()) std::printf("  ^ %s\n", errors[r].c_str());
     }
     std::string dead;
     for (const auto& reason : st["dead_letters"].getMemberNames())
@@ -87,7 +104,8 @@ void print_status(const Json::Value& s) {
                 human_bytes(st["file_bytes"].asDouble()).c_str(), human_bytes(st["max_bytes"].asDouble()).c_str(),
                 ago(now, st["oldest_ms"].asInt64()).c_str(), dead.empty() ? "none" : dead.c_str());
     std::string eta =
-        up["eta_s"].isNull()
+        st["records"].asUInt64() == 0 ? "none"
+        : up["eta_s"].isNull()
             ? "unknown"
             : fieldgate::util::format_duration_ms(static_cast<std::int64_t>(up["eta_s"].asDouble() * 1000));
     std::printf("uplink: %s %s, %llu in flight, %llu delivered (%.1f/s, backlog eta %s), last reply %d %s\n",
@@ -97,11 +115,23 @@ void print_status(const Json::Value& s) {
                 eta.c_str(), up["last_code"].asInt(), ago(now, up["last_reply_ms"].asInt64()).c_str());
 }
 
+std::string local_time(std::int64_t ms) {
+    if (ms <= 0) return "never";
+    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
+    std::tm tm{};
+    localtime_r(&secs, &tm);
+    char buf[40];
+    const std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+    std::snprintf(buf + n, sizeof buf - n, ".%03d", static_cast<int>(ms % 1000));
+    return buf;
+}
+
 void print_values(const Json::Value& v) {
-    std::printf("%s: %s, read %s\n", v["device"].asCString(), v["online"].asBool() ? "online" : "OFFLINE",
-                v["time_ms"].asInt64() > 0 ? (std::to_string(v["time_ms"].asInt64()) + " ms").c_str() : "never");
+    std::printf("%s: %s, read %s (%lld ms)\n", v["device"].asCString(), v["online"].asBool() ? "online" : "OFFLINE",
+                local_time(v["time_ms"].asInt64()).c_str(), static_cast<long long>(v["time_ms"].asInt64()));
     Json::StreamWriterBuilder w;
     w["indentation"] = "";
+    w["precision"] = 15;  // 21.51, not 21.510000000000002; float32 values have 7 digits at most
     for (const auto& name : v["measurepoints"].getMemberNames())
         std::printf("  %-24s %s\n", name.c_str(), Json::writeString(w, v["measurepoints"][name]).c_str());
     if (!v["last_error"].asString().empty()) std::printf("  last error: %s\n", v["last_error"].asCString());
