@@ -222,6 +222,20 @@ struct Daemon::Impl {
         }
     }
 
+    // Settings this version accepts but cannot honour yet: said once at start, not hidden.
+    void warn_about_unsupported() const {
+        const bool subdevices = std::any_of(cfg->devices.begin(), cfg->devices.end(),
+                                            [](const config::Device& d) { return !d.is_gateway(); });
+        if (subdevices && cfg->uplink.allow_offline_subdevice == config::AllowOffline::False)
+            util::log_warning(
+                "[uplink] allow_offline_subdevice = false: this version does not log sub-devices in, so the hub "
+                "refuses their records (1212) and they are held; use auto");
+        for (const auto& [name, bus] : cfg->buses)
+            if (bus.type == config::BusType::Rtu)
+                util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
+        util::log_info("[store] max_bytes, max_age and overflow are validated but not yet enforced by this version");
+    }
+
     bool threads_alive() const {
         const std::int64_t now = clock.mono_ms();
         // A poll can block for one request time-out per block; allow the watchdog period on top.
@@ -386,6 +400,7 @@ struct Daemon::Impl {
                          " running: " + std::to_string(cfg->devices.size()) + " devices on " +
                          std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
                          std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
+        warn_about_unsupported();
         sd_notify(0, "READY=1");
         publish_status();
 
