@@ -79,11 +79,13 @@ void read_secret_file(Fields& f, const IniEntry& e, const std::string& path, std
         return;
     }
     secret = std::move(text);
-    if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
+    // DESIGN.md: warn when others can read it. Group read is the packaged layout
+    // (root:fieldgate 0640) and says nothing wrong.
+    if ((st.st_mode & S_IROTH) != 0) {
         char mode[8];
         std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-        f.warning(e, quote(path) + " is readable by group or others (mode " + mode +
-                         "); accepted: mode 0600, owned by the daemon's user");
+        f.warning(e, quote(path) + " is readable by others (mode " + mode +
+                         "); accepted: mode 0600 or 0640, not readable by others");
     }
 }
 

@@ -514,7 +514,16 @@ TEST(Config, secret_file_readable_by_others_gives_a_warning) {
     STRCMP_EQUAL("t0p", r.config->gateway.device_secret.c_str());
     LONGS_EQUAL(1, r.warnings.size());
     STRCMP_CONTAINS("main.ini:4: [gateway] device_secret_file: ", r.warnings[0].c_str());
-    STRCMP_CONTAINS("readable by group or others (mode 0644)", r.warnings[0].c_str());
+    STRCMP_CONTAINS("readable by others (mode 0644)", r.warnings[0].c_str());
+}
+
+TEST(Config, secret_file_readable_by_the_daemon_group_only_gives_no_warning) {
+    write(dir / "gw.secret", "t0p\n", 0640);
+    const auto r =
+        load_one("[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret_file = " + (dir / "gw.secret").string() +
+                 "\n[mqtt]\nuri = tcp://h:1\n");
+    CHECK_TRUE(r.errors.empty());
+    LONGS_EQUAL(0, r.warnings.size());
 }
 
 TEST(Config, secret_file_relative_path_is_taken_from_the_config_folder) {
@@ -640,7 +649,7 @@ TEST(Config, sub_device_needs_both_keys_and_a_secret) {
 }
 
 TEST(Config, secret_file_of_a_sub_device_is_read) {
-    write(dir / "meter.secret", "m3\n", 0640);
+    write(dir / "meter.secret", "m3\n", 0604);
     const auto r = load_one(kGateway + kModel +
                             "[device.d]\nmodel = m\nbus = tcp://h:1\nproduct_key = p\ndevice_key = k\n"
                             "device_secret_file = " +
