@@ -181,13 +181,15 @@ int fill_store(const std::string& path, long count, int devices) {
     cfg.path = path;
     fieldgate::store::SqliteStore store(cfg);
     const auto start_ms = static_cast<std::int64_t>(
-        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count() -
         7LL * 86'400'000);
     for (long i = 0; i < count; ++i) {
         const std::string dk = "dev" + std::to_string(i % devices);
         const std::int64_t t = start_ms + i;
         std::string mp = "{";
-        for (int k = 0; k < 10; ++k) mp += (k ? ",\"v" : "\"v") + std::to_string(k) + "\":" + std::to_string(i % 1000 + k) + ".25";
+        for (int k = 0; k < 10; ++k)
+            mp += (k ? ",\"v" : "\"v") + std::to_string(k) + "\":" + std::to_string(i % 1000 + k) + ".25";
         mp += "}";
         store.append({dk, t, fieldgate::enos::encode_record("benchPk", dk, t, mp)});
         if (i % 10000 == 9999) store.commit();
@@ -206,6 +208,9 @@ int main(int argc, char** argv) {
     if (mode == "paho" && (argc == 4 || argc == 5))
         return bench_paho(argv[2], std::atol(argv[3]), argc == 5 ? static_cast<std::size_t>(std::atol(argv[4])) : 1024);
     if (mode == "fill" && argc == 5) return fill_store(argv[2], std::atol(argv[3]), std::atoi(argv[4]));
-    std::fprintf(stderr, "usage: %s modbus HOST PORT SECONDS | sqlite DIR COUNT | paho URI COUNT [BYTES] | fill DB COUNT DEVICES\n", argv[0]);
+    std::fprintf(
+        stderr,
+        "usage: %s modbus HOST PORT SECONDS | sqlite DIR COUNT | paho URI COUNT [BYTES] | fill DB COUNT DEVICES\n",
+        argv[0]);
     return 2;
 }

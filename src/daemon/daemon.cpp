@@ -31,6 +31,8 @@ namespace {
 
 constexpr std::size_t kQueueCapacity = 100'000;
 constexpr std::uint64_t kStatusEveryUs = 5'000'000;
+// max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
+constexpr std::uint64_t kExpireEveryUs = 300'000'000;
 constexpr std::int64_t kSummaryEveryMs = 60'000;
 
 std::uint64_t usec_of_ms(std::int64_t ms) {
@@ -233,7 +235,6 @@ struct Daemon::Impl {
         for (const auto& [name, bus] : cfg->buses)
             if (bus.type == config::BusType::Rtu)
                 util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
-        util::log_info("[store] max_bytes, max_age and overflow are validated but not yet enforced by this version");
     }
 
     bool threads_alive() const {
@@ -324,12 +325,26 @@ struct Daemon::Impl {
         auto* self = static_cast<Impl*>(ud);
         try {
             self->take_readings();
-            if (self->store->commit() > 0) self->uplink->on_records_committed();
+            if (self->store->commit() > 0) {
+                self->store->enforce_max_bytes();
+                self->uplink->on_records_committed();
+            }
             self->rearm_uplink();
         } catch (const std::exception& e) {
             util::log_error(std::string("store: ") + e.what());
         }
         sd_event_source_set_time_relative(s, usec_of_ms(self->cfg->store.commit_interval_ms));
+        sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+    }
+    static int on_expire_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept {
+        auto* self = static_cast<Impl*>(ud);
+        try {
+            self->store->expire(self->clock.wall_ms());
+        } catch (const std::exception& e) {
+            util::log_error(std::string("store: ") + e.what());
+        }
+        sd_event_source_set_time_relative(s, kExpireEveryUs);
         sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
         return 0;
     }
@@ -386,6 +401,11 @@ struct Daemon::Impl {
         check(sd_event_add_time_relative(event, &commit_timer, CLOCK_MONOTONIC,
                                          usec_of_ms(cfg->store.commit_interval_ms), 1000, &Impl::on_commit_timer, this),
               "commit timer");
+        store->expire(clock.wall_ms());  // a gateway that was off for long starts with the old sorted out
+        store->enforce_max_bytes();
+        check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kExpireEveryUs, 1'000'000,
+                                         &Impl::on_expire_timer, this),
+              "expire timer");
         check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kStatusEveryUs, 100'000,
                                          &Impl::on_status_timer, this),
               "status timer");

@@ -62,6 +62,10 @@ Json::Value status_json(const StatusInputs& in) {
     for (const auto& [reason, n] : in.store.dead_letters)
         dead[reason] = u64(n);
     store["dead_letters"] = dead;
+    Json::Value dropped(Json::objectValue);
+    for (const auto& [reason, n] : in.store.dropped)
+        dropped[reason] = u64(n);
+    store["dropped"] = dropped;
     root["store"] = store;
 
     Json::Value up(Json::objectValue);
@@ -99,6 +103,10 @@ std::string status_line(const StatusInputs& in) {
     for (const auto& [reason, n] : in.store.dead_letters)
         dead += n;
     if (dead > 0) line += ", " + std::to_string(dead) + " dead letters";
+    std::uint64_t dropped = 0;
+    for (const auto& [reason, n] : in.store.dropped)
+        dropped += n;
+    if (dropped > 0) line += ", " + std::to_string(dropped) + " dropped";
     return line;
 }
 

@@ -5,8 +5,12 @@
 #include <string_view>
 
 #include "fieldgate/util/log.hpp"
+#include "sqlite_support.hpp"
 
 namespace fieldgate::store {
+
+using namespace sqlite_support;
+
 namespace {
 
 // Record ids are AUTOINCREMENT: the uplink reads by id cursor, and a plain rowid would hand
@@ -20,6 +24,9 @@ CREATE TABLE IF NOT EXISTS records(
   device TEXT NOT NULL,
   time_ms INTEGER NOT NULL,
   body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS drops(
+  reason TEXT PRIMARY KEY,
+  count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dead_letters(
   id INTEGER PRIMARY KEY,
   record_id INTEGER NOT NULL,
@@ -31,70 +38,10 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   body TEXT NOT NULL);
 )sql";
 
-struct StmtDeleter {
-    void operator()(sqlite3_stmt* s) const noexcept { sqlite3_finalize(s); }
-};
-using StmtPtr = std::unique_ptr<sqlite3_stmt, StmtDeleter>;
-
-// Resets a cached statement whatever way the scope is left.
-class Reset {
-public:
-    explicit Reset(sqlite3_stmt* s) : s_(s) {}
-    ~Reset() {
-        sqlite3_reset(s_);
-        sqlite3_clear_bindings(s_);
-    }
-    Reset(const Reset&) = delete;
-    Reset& operator=(const Reset&) = delete;
-
-private:
-    sqlite3_stmt* s_;
-};
-
-std::string column_text(sqlite3_stmt* s, int col) {
-    const auto* p = sqlite3_column_text(s, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s, col)))
-             : std::string();
-}
-
-void bind_text(sqlite3_stmt* s, int col, std::string_view text) {
-    sqlite3_bind_text(s, col, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-}
-
-std::int64_t now_wall_ms() {
-    timespec ts{};
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return static_cast<std::int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
-}
-
 }  // namespace
 
 struct SqliteStore::Statements {
     StmtPtr insert, fetch, first_at, last_id, remove, move_dead;
-};
-
-// A transaction that rolls back unless committed; never throws from its destructor.
-class Transaction {
-public:
-    explicit Transaction(sqlite3* db) : db_(db) {
-        ok_ = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK;
-    }
-    ~Transaction() {
-        if (ok_ && !done_) sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-    }
-    Transaction(const Transaction&) = delete;
-    Transaction& operator=(const Transaction&) = delete;
-    bool begun() const { return ok_; }
-    int commit() {
-        const int rc = sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
-        done_ = rc == SQLITE_OK;
-        return rc;
-    }
-
-private:
-    sqlite3* db_;
-    bool ok_ = false;
-    bool done_ = false;
 };
 
 SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statements>()), cfg_(cfg) {
@@ -114,6 +61,11 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
         // and read-delete at the other, which needs few hot pages.
         exec("PRAGMA cache_size=-1024");
         exec("PRAGMA foreign_keys=OFF");
+        // The WAL counts against the disk too: checkpoint and trim it at a sixteenth of max_bytes
+        // (at most SQLite's default of 1000 pages), so database + WAL stay near the bound.
+        const std::uint64_t wal_pages = std::clamp<std::uint64_t>(cfg_.max_bytes / 16 / 4096, 16, 1000);
+        exec(("PRAGMA wal_autocheckpoint=" + std::to_string(wal_pages)).c_str());
+        exec(("PRAGMA journal_size_limit=" + std::to_string(wal_pages * 4096)).c_str());
         exec(kSchema);
         exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str());
 
@@ -132,6 +84,12 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
         st_->move_dead = prepare(
             "INSERT INTO dead_letters(record_id, device, time_ms, reason, code, dead_ms, body) "
             "SELECT id, device, time_ms, ?2, ?3, ?4, body FROM records WHERE id = ?1");
+
+        sqlite3_stmt* page = nullptr;
+        if (sqlite3_prepare_v2(db_, "PRAGMA page_size", -1, &page, nullptr) == SQLITE_OK &&
+            sqlite3_step(page) == SQLITE_ROW)
+            page_size_ = sqlite3_column_int64(page, 0);
+        sqlite3_finalize(page);
 
         sqlite3_stmt* count = nullptr;
         if (sqlite3_prepare_v2(db_, "SELECT count(*), coalesce(sum(length(body)), 0) FROM records", -1, &count,
@@ -169,11 +127,30 @@ void SqliteStore::exec(const char* sql) {
 }
 
 void SqliteStore::append(NewRecord record) {
+    if (pending_.size() >= kMaxPending) {
+        ++dropped_pending_;
+        return;
+    }
     pending_.push_back(std::move(record));
 }
 
 std::size_t SqliteStore::commit() {
+    if (dropped_pending_ > 0) {
+        util::log_error("store " + cfg_.path + ": commits keep failing; " + std::to_string(dropped_pending_) +
+                        " readings dropped beyond the " + std::to_string(kMaxPending) + " waiting in memory");
+        count_drop("commit_failing", dropped_pending_);
+        dropped_pending_ = 0;
+    }
     if (pending_.empty()) return 0;
+    if (cfg_.overflow == config::Overflow::DropNewest && used_bytes() >= cfg_.max_bytes) {
+        // drop_newest: what is stored stays; what arrives while the store is full does not.
+        if (full_log_.allow(now_wall_ms()))
+            util::log_warning("store " + cfg_.path + ": full (max_bytes " + std::to_string(cfg_.max_bytes) +
+                              ", overflow = drop_newest); dropping new readings until the uplink frees space");
+        count_drop("store_full", pending_.size());
+        pending_.clear();
+        return 0;
+    }
     Transaction tx(db_);
     if (!tx.begun()) {
         util::log_error("store " + cfg_.path + ": cannot begin a transaction: " + sqlite3_errmsg(db_));
@@ -327,6 +304,11 @@ StoreStats SqliteStore::stats() {
         SQLITE_OK)
         while (sqlite3_step(s) == SQLITE_ROW)
             st.dead_letters[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    sqlite3_finalize(s);
+    s = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT reason, count FROM drops", -1, &s, nullptr) == SQLITE_OK)
+        while (sqlite3_step(s) == SQLITE_ROW)
+            st.dropped[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
     sqlite3_finalize(s);
     s = nullptr;
     if (sqlite3_prepare_v2(db_, "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()", -1, &s,

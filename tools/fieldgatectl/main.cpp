@@ -96,13 +96,17 @@ void print_status(const Json::Value& s) {
         std::printf("%s\n", line.c_str());
         if (!errors[r].empty()) std::printf("  ^ %s\n", errors[r].c_str());
     }
-    std::string dead;
-    for (const auto& reason : st["dead_letters"].getMemberNames())
-        dead += (dead.empty() ? "" : ", ") + reason + "=" + st["dead_letters"][reason].asString();
-    std::printf("\nstore:  %llu records, %s (file %s of %s), oldest %s; dead letters: %s\n",
+    auto by_reason = [](const Json::Value& counts) {
+        std::string out;
+        for (const auto& reason : counts.getMemberNames())
+            out += (out.empty() ? "" : ", ") + reason + "=" + counts[reason].asString();
+        return out.empty() ? std::string("none") : out;
+    };
+    std::printf("\nstore:  %llu records, %s (file %s of %s), oldest %s; dead letters: %s; dropped: %s\n",
                 static_cast<unsigned long long>(st["records"].asUInt64()), human_bytes(st["bytes"].asDouble()).c_str(),
                 human_bytes(st["file_bytes"].asDouble()).c_str(), human_bytes(st["max_bytes"].asDouble()).c_str(),
-                ago(now, st["oldest_ms"].asInt64()).c_str(), dead.empty() ? "none" : dead.c_str());
+                ago(now, st["oldest_ms"].asInt64()).c_str(), by_reason(st["dead_letters"]).c_str(),
+                by_reason(st["dropped"]).c_str());
     std::string eta =
         st["records"].asUInt64() == 0 ? "none"
         : up["eta_s"].isNull()

@@ -38,6 +38,7 @@ struct StoreStats {
     std::int64_t oldest_ms = 0;                         ///< 0 when empty
     std::uint64_t pending = 0;                          ///< appended, not yet committed
     std::map<std::string, std::uint64_t> dead_letters;  ///< by reason
+    std::map<std::string, std::uint64_t> dropped;       ///< deleted without a dead letter, by reason
 };
 
 /// What the uplink needs of the store; a fake implements it in unit tests.

@@ -8,6 +8,7 @@
 
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/store/record.hpp"
+#include "fieldgate/util/log.hpp"
 
 namespace fieldgate::store {
 
@@ -39,10 +40,14 @@ public:
     SqliteStore(const SqliteStore&) = delete;
     SqliteStore& operator=(const SqliteStore&) = delete;
 
-    /// Queues a record for the next commit.
+    /// Queues a record for the next commit. While commits fail (disk full, I/O error) at most
+    /// kMaxPending readings wait in memory; beyond that the reading is dropped and counted
+    /// ("commit_failing"), so a broken disk cannot exhaust the memory too.
     void append(NewRecord record);
     /// Writes every queued record in one transaction. Returns how many were written; on a
-    /// failure (disk full, I/O error) keeps them queued, logs, and returns 0.
+    /// failure (disk full, I/O error) keeps them queued, logs, and returns 0. With
+    /// overflow = drop_newest and the store at max_bytes, the queued readings are dropped and
+    /// counted ("store_full") instead.
     std::size_t commit();
     std::size_t pending() const { return pending_.size(); }
 
@@ -55,6 +60,19 @@ public:
     StoreStats stats();
     std::vector<DeadLetter> dead_letters(std::size_t limit);
 
+    /// Moves records older than max_age to the dead letters (reason "max_age") and deletes dead
+    /// letters older than max_age (counted, "dead_letter_expired"). Returns the records moved.
+    std::uint64_t expire(std::int64_t now_ms);
+    /// Bytes of the database in use: pages in use (not free) times the page size. The file
+    /// keeps its high-water mark; freed pages are reused before it grows again.
+    std::uint64_t used_bytes();
+    /// With overflow = drop_oldest, keeps used_bytes() under max_bytes: deletes the oldest dead
+    /// letters first, then the oldest records, down to 95 % of max_bytes, counting each
+    /// ("dead_letter_evicted", "evicted"). Returns the records evicted. Cheap when under.
+    std::uint64_t enforce_max_bytes();
+
+    static constexpr std::size_t kMaxPending = 100'000;
+
 private:
     struct Statements;
     sqlite3* db_ = nullptr;
@@ -64,7 +82,13 @@ private:
     std::uint64_t records_ = 0;
     std::uint64_t bytes_ = 0;
 
+    std::int64_t page_size_ = 4096;
+    std::uint64_t dropped_pending_ = 0;
+    util::RateLimit full_log_{60'000};
+
     void exec(const char* sql);
+    void count_drop(const char* reason, std::uint64_t n);
+    std::uint64_t evict_oldest(const char* table, std::size_t rows, std::uint64_t& bytes);
     bool delete_record(std::int64_t id, std::uint64_t& count, std::uint64_t& bytes);
     [[noreturn]] void fail(const std::string& what, int rc) const;
 };

@@ -414,4 +414,3 @@ TEST(Decode, append_number_is_shortest_round_trip) {
     fieldgate::modbus::append_number(out, std::numeric_limits<double>::quiet_NaN());
     STRCMP_EQUAL("0.1 123.456 21 null", out.c_str());
 }
-

@@ -148,3 +148,97 @@ TEST(SqliteStore, an_unopenable_path_is_a_store_error) {
     bad.path = dir + "/no/such/dir/buffer.db";
     CHECK_THROWS(store::StoreError, store::SqliteStore{bad});
 }
+
+namespace {
+store::NewRecord big(std::int64_t t) {
+    return {"d", t, "{\"time\":" + std::to_string(t) + ",\"measurepoints\":{\"v\":\"" + std::string(900, 'x') + "\"}}"};
+}
+}  // namespace
+
+TEST(SqliteStore, records_older_than_max_age_become_dead_letters) {
+    cfg.max_age_ms = 1000;
+    store::SqliteStore s(cfg);
+    s.append(rec("a", 100));
+    s.append(rec("b", 5000));
+    s.commit();
+    LONGS_EQUAL(1, s.expire(5500));
+    const auto st = s.stats();
+    LONGS_EQUAL(1, st.records);
+    LONGS_EQUAL(1, st.dead_letters.at("max_age"));
+    LONGS_EQUAL(5000, s.fetch({})[0].time_ms);
+    LONGS_EQUAL(0, s.expire(5500));
+}
+
+TEST(SqliteStore, dead_letters_expire_too_and_are_counted) {
+    cfg.max_age_ms = 1000;
+    store::SqliteStore s(cfg);
+    s.append(rec("a", 100));
+    s.commit();
+    s.dead_letter({1}, "code_1204", 1204);
+    s.expire(5000);
+    const auto st = s.stats();
+    CHECK(st.dead_letters.empty());
+    LONGS_EQUAL(1, st.dropped.at("dead_letter_expired"));
+}
+
+TEST(SqliteStore, drop_oldest_keeps_the_database_within_max_bytes_and_counts_evictions) {
+    cfg.max_bytes = 1 << 20;
+    store::SqliteStore s(cfg);
+    for (int round = 0; round < 20; ++round) {  // about 2 MB of records, committed 100 at a time
+        for (int i = 0; i < 100; ++i)
+            s.append(big(round * 100 + i));
+        s.commit();
+        s.enforce_max_bytes();
+        CHECK(s.used_bytes() <= cfg.max_bytes);
+    }
+    const auto st = s.stats();
+    CHECK(st.dropped.at("evicted") > 1000);
+    LONGS_EQUAL(2000, st.records + st.dropped.at("evicted"));
+    // The newest survive; the evicted are the oldest.
+    store::FetchRange all;
+    all.max_records = 10'000;
+    all.max_bytes = 100 << 20;
+    const auto kept = s.fetch(all);
+    LONGS_EQUAL(st.records, kept.size());
+    CHECK(kept.size() > 700);  // 95 % of 1 MiB holds more than 700 records of 1 KB
+    LONGS_EQUAL(1999, kept.back().time_ms);
+    LONGS_EQUAL(static_cast<long>(st.dropped.at("evicted")), kept.front().time_ms);
+}
+
+TEST(SqliteStore, drop_oldest_evicts_dead_letters_before_records) {
+    cfg.max_bytes = 1 << 20;
+    store::SqliteStore s(cfg);
+    for (int i = 0; i < 600; ++i)
+        s.append(big(i));
+    s.commit();
+    std::vector<std::int64_t> ids;
+    for (std::int64_t id = 1; id <= 600; ++id)
+        ids.push_back(id);
+    s.dead_letter(ids, "code_1204", 1204);
+    for (int i = 0; i < 600; ++i)
+        s.append(big(1000 + i));
+    s.commit();
+    s.enforce_max_bytes();
+    const auto st = s.stats();
+    CHECK(st.dropped.at("dead_letter_evicted") > 0);
+    CHECK(st.dropped.count("evicted") == 0);
+    LONGS_EQUAL(600, st.records);
+}
+
+TEST(SqliteStore, drop_newest_keeps_what_is_stored_and_counts_what_it_refuses) {
+    cfg.max_bytes = 1 << 20;
+    cfg.overflow = config::Overflow::DropNewest;
+    store::SqliteStore s(cfg);
+    std::uint64_t written = 0;
+    for (int round = 0; round < 20; ++round) {
+        for (int i = 0; i < 100; ++i)
+            s.append(big(round * 100 + i));
+        written += s.commit();
+        LONGS_EQUAL(0, s.enforce_max_bytes());  // drop_newest never evicts
+    }
+    const auto st = s.stats();
+    CHECK(written < 2000);
+    LONGS_EQUAL(written, st.records);
+    LONGS_EQUAL(2000 - written, st.dropped.at("store_full"));
+    LONGS_EQUAL(0, s.fetch({})[0].time_ms);  // the oldest stayed
+}
