@@ -16,6 +16,12 @@ constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kThrottleWindowMs = 120'000;
 constexpr std::size_t kThrottleMaxAttempts = 3;
 constexpr std::int64_t kDrainWindowMs = 10'000;
+// A device with this many records refused one by one in a row, and none accepted, has its
+// further batches refused whole dead-lettered without bisection: a misconfigured device must not
+// cost a round trip per record. Every kProbeEvery-th such batch is bisected again, so a device
+// fixed in the cloud's model is noticed.
+constexpr unsigned kCondemnAfter = 3;
+constexpr std::uint64_t kProbeEvery = 8;
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -92,6 +98,7 @@ void Uplink::connection_down(const std::string& why) {
     stats_.retries += inflight_.size();
     inflight_.clear();
     retry_.clear();
+    held_.clear();
     client_.disconnect();
     schedule_reconnect();
 }
@@ -250,6 +257,7 @@ bool Uplink::next_batch(Batch& out) {
             if (!out.records.empty()) {
                 live_cursor_ = out.records.back().id;  // live_more_ stays: an empty fetch clears it
                 prefer_live_ = false;
+                isolate_suspects(out);
                 return true;
             }
             live_more_ = false;
@@ -261,11 +269,21 @@ bool Uplink::next_batch(Batch& out) {
             if (!out.records.empty()) {
                 backlog_cursor_ = out.records.back().id;
                 prefer_live_ = true;
+                isolate_suspects(out);
                 return true;
             }
             backlog_more_ = false;
         }
-        if (!live_more_ && !backlog_more_) return false;
+        if (!live_more_ && !backlog_more_) break;
+    }
+    // The store has nothing more to give now: held records of suspect devices go as they are.
+    if (!held_.empty()) {
+        flush_held(true);
+        if (!retry_.empty()) {
+            out = std::move(retry_.front());
+            retry_.pop_front();
+            return true;
+        }
     }
     return false;
 }
@@ -341,6 +359,8 @@ void Uplink::handle_reply(InFlight entry, int code) {
     switch (enos::classify(code)) {
         case enos::ReplyAction::Delete: {
             const auto n = batch.records.size();
+            for (const auto& r : batch.records)
+                if (!suspects_.empty()) suspects_.erase(r.device);
             store_.remove(ids_of(batch.records));
             stats_.delivered += n;
             retry_backoff_.reset();
@@ -366,8 +386,10 @@ void Uplink::handle_reply(InFlight entry, int code) {
                                   " refused with code " + std::to_string(code) + "; moved to dead letters");
                 store_.dead_letter({r.id}, "code_" + std::to_string(code), code);
                 ++stats_.dead_lettered;
+                ++suspects_[r.device].strikes;
                 return;
             }
+            if (enos::classify(code) == enos::ReplyAction::Bisect && condemn(batch, code)) return;
             split_and_retry(std::move(batch));
             return;
         case enos::ReplyAction::Shrink:
@@ -388,6 +410,60 @@ void Uplink::handle_reply(InFlight entry, int code) {
 void Uplink::retry_later(Batch batch) {
     batch.due_mono = clock_.mono_ms() + retry_backoff_.next_ms();
     retry_.push_back(std::move(batch));
+}
+
+void Uplink::isolate_suspects(Batch& batch) {
+    if (suspects_.empty()) return;
+    // Records of a device already caught sending refused records travel in batches of their
+    // own: they cannot make the good devices' batches fail, and gathered to full batches they
+    // cost few round trips however many there are.
+    std::vector<store::Record> keep;
+    keep.reserve(batch.records.size());
+    for (auto& r : batch.records) {
+        if (suspects_.count(r.device) == 0) {
+            keep.push_back(std::move(r));
+            continue;
+        }
+        Batch& held = held_[r.device + (batch.resume ? "|resume" : "|post")];
+        held.resume = batch.resume;
+        held.records.push_back(std::move(r));
+    }
+    batch.records = std::move(keep);
+    flush_held(false);
+    if (batch.records.empty() && !retry_.empty() && retry_.front().due_mono <= clock_.mono_ms()) {
+        batch = std::move(retry_.front());
+        retry_.pop_front();
+    }
+}
+
+void Uplink::flush_held(bool all) {
+    for (auto it = held_.begin(); it != held_.end();) {
+        if (all || it->second.records.size() >= settings_.uplink.batch_max_records) {
+            it->second.due_mono = clock_.mono_ms();
+            retry_.push_front(std::move(it->second));
+            it = held_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+bool Uplink::condemn(Batch& batch, int code) {
+    const std::string& device = batch.records.front().device;
+    for (const auto& r : batch.records)
+        if (r.device != device) return false;
+    auto it = suspects_.find(device);
+    if (it == suspects_.end() || it->second.strikes < kCondemnAfter) return false;
+    if (++it->second.condemned % kProbeEvery == 0) return false;  // bisect this one: fixed yet?
+    std::vector<std::int64_t> ids;
+    ids.reserve(batch.records.size());
+    for (const auto& r : batch.records)
+        ids.push_back(r.id);
+    util::log_warning("uplink: device=" + device + ": every record refused again (code " + std::to_string(code) +
+                      "); " + std::to_string(ids.size()) + " records moved to dead letters without bisection");
+    store_.dead_letter(ids, "code_" + std::to_string(code), code);
+    stats_.dead_lettered += ids.size();
+    return true;
 }
 
 void Uplink::split_and_retry(Batch batch) {

@@ -92,6 +92,8 @@ private:
     void handle_reply(InFlight entry, int code);
     void retry_later(Batch batch);
     void split_and_retry(Batch batch);
+    void isolate_suspects(Batch& batch);
+    bool condemn(Batch& batch, int code);
     void check_timeouts();
     std::size_t byte_budget() const;
 
@@ -111,6 +113,16 @@ private:
     util::RateLimit connect_log_{600'000};
 
     std::map<std::string, InFlight> inflight_;  ///< by request id
+    /// Devices with records refused as invalid (1204/1206/1220) and no accepted batch since.
+    struct Suspect {
+        unsigned strikes = 0;         ///< records of it dead-lettered one by one, in a row
+        std::uint64_t condemned = 0;  ///< its batches dead-lettered whole
+    };
+    std::map<std::string, Suspect> suspects_;
+    /// Records of suspect devices gathered into batches of their own, sent when full or when the
+    /// store has nothing more to give.
+    std::map<std::string, Batch> held_;
+    void flush_held(bool all);
     std::deque<Batch> retry_;
     std::uint64_t next_request_id_ = 1;
 

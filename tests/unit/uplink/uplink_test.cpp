@@ -382,3 +382,51 @@ TEST(Uplink, downstream_disable_is_acknowledged_with_200_on_its_reply_topic) {
     LONGS_EQUAL(200, ack["code"].asInt());
     CHECK(ack["data"].isObject());
 }
+
+TEST(Uplink, a_device_whose_every_record_is_refused_costs_far_less_than_a_round_trip_per_record) {
+    settings.uplink.batch_max_records = 40;
+    settings.uplink.inflight = 4;
+    // 2000 records, a quarter of them from a device the cloud's model rejects.
+    for (int i = 0; i < 2000; ++i)
+        store.add(i % 4 == 3 ? "bad" : "m" + std::to_string(i % 4 + 1), clock.wall_ms() + i);
+    make();
+    connect();
+    serve(
+        [](const Json::Value& req) {
+            for (const auto& r : req["params"])
+                if (r["deviceKey"].asString() == "bad") return 1204;
+            return 200;
+        },
+        5000);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(500, store.dead.size());
+    for (const auto& [id, why] : store.dead)
+        STRCMP_EQUAL("code_1204", why.first.c_str());
+    LONGS_EQUAL(1500, up->stats().delivered);
+    // The good records go 30 to a batch once the bad ones are taken out (50 batches), the bad
+    // ones gathered 40 to a batch (13); finding the device costs a few dozen more. A round trip
+    // per bad record would be 500 on top.
+    CHECK_TEXT(client.published.size() < 120, std::to_string(client.published.size()).c_str());
+}
+
+TEST(Uplink, a_suspect_device_is_forgiven_by_an_accepted_batch) {
+    settings.uplink.batch_max_records = 10;
+    settings.uplink.inflight = 1;
+    for (int i = 0; i < 10; ++i)
+        store.add(i == 0 ? "flaky" : "m1", clock.wall_ms() + i);
+    make();
+    connect();
+    // The first record of "flaky" is bad; its later ones are fine and must all be delivered.
+    serve([](const Json::Value& req) {
+        for (const auto& r : req["params"])
+            if (r["deviceKey"].asString() == "flaky" && r["time"].asInt64() == 1700000000000) return 1204;
+        return 200;
+    });
+    for (int i = 0; i < 10; ++i)
+        store.add("flaky", clock.wall_ms() + 100 + i);
+    up->on_records_committed();
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(1, store.dead.size());
+    LONGS_EQUAL(19, up->stats().delivered);
+}
