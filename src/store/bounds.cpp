@@ -95,6 +95,7 @@ std::uint64_t SqliteStore::expire(std::int64_t now_ms) {
     }
     records_ -= std::min(records_, n);
     bytes_ -= std::min(bytes_, bytes);
+    if (n > 0 || expired_dead > 0) count_dead_letters();
     if (n > 0)
         util::log_warning("store " + cfg_.path + ": " + std::to_string(n) + " records older than max_age (" +
                           util::format_duration_ms(cfg_.max_age_ms) + ") moved to the dead letters");
@@ -138,6 +139,7 @@ std::uint64_t SqliteStore::enforce_max_bytes() {
         if (n == 0 || tx.commit() != SQLITE_OK) break;  // nothing left to evict, or the disk refuses
     }
     count_drop("dead_letter_evicted", dead_evicted);
+    if (dead_evicted > 0) count_dead_letters();
     count_drop("evicted", evicted);
     records_ -= std::min(records_, evicted);
     bytes_ -= std::min(bytes_, evicted_bytes);

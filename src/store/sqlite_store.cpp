@@ -91,6 +91,7 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
             page_size_ = sqlite3_column_int64(page, 0);
         sqlite3_finalize(page);
 
+        count_dead_letters();
         sqlite3_stmt* count = nullptr;
         if (sqlite3_prepare_v2(db_, "SELECT count(*), coalesce(sum(length(body)), 0) FROM records", -1, &count,
                                nullptr) == SQLITE_OK &&
@@ -287,6 +288,19 @@ void SqliteStore::dead_letter(const std::vector<std::int64_t>& ids, const std::s
     }
     records_ -= std::min(records_, n);
     bytes_ -= std::min(bytes_, bytes);
+    dead_counts_[reason] += n;
+}
+
+void SqliteStore::count_dead_letters() {
+    // Counted once here and kept up to date in memory: status runs every few seconds, and a
+    // GROUP BY over a large dead-letter table each time would cost a scan.
+    dead_counts_.clear();
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db_, "SELECT reason, count(*) FROM dead_letters GROUP BY reason", -1, &s, nullptr) ==
+        SQLITE_OK)
+        while (sqlite3_step(s) == SQLITE_ROW)
+            dead_counts_[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
+    sqlite3_finalize(s);
 }
 
 StoreStats SqliteStore::stats() {
@@ -300,12 +314,8 @@ StoreStats SqliteStore::stats() {
         st.oldest_ms = sqlite3_column_int64(s, 0);
     sqlite3_finalize(s);
     s = nullptr;
-    if (sqlite3_prepare_v2(db_, "SELECT reason, count(*) FROM dead_letters GROUP BY reason", -1, &s, nullptr) ==
-        SQLITE_OK)
-        while (sqlite3_step(s) == SQLITE_ROW)
-            st.dead_letters[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));
-    sqlite3_finalize(s);
-    s = nullptr;
+    for (const auto& [reason, n] : dead_counts_)
+        if (n > 0) st.dead_letters[reason] = n;
     if (sqlite3_prepare_v2(db_, "SELECT reason, count FROM drops", -1, &s, nullptr) == SQLITE_OK)
         while (sqlite3_step(s) == SQLITE_ROW)
             st.dropped[column_text(s, 0)] = static_cast<std::uint64_t>(sqlite3_column_int64(s, 1));

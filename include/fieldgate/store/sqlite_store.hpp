@@ -1,6 +1,7 @@
 #pragma once
 #include <sqlite3.h>
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -84,10 +85,12 @@ private:
 
     std::int64_t page_size_ = 4096;
     std::uint64_t dropped_pending_ = 0;
+    std::map<std::string, std::uint64_t> dead_counts_;  ///< dead letters by reason
     util::RateLimit full_log_{60'000};
 
     void exec(const char* sql);
     void count_drop(const char* reason, std::uint64_t n);
+    void count_dead_letters();
     std::uint64_t evict_oldest(const char* table, std::size_t rows, std::uint64_t& bytes);
     bool delete_record(std::int64_t id, std::uint64_t& count, std::uint64_t& bytes);
     [[noreturn]] void fail(const std::string& what, int rc) const;
