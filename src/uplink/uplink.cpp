@@ -247,41 +247,28 @@ bool Uplink::next_batch(Batch& out) {
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
     // Live data must not wait behind a week of backlog: alternate while both have records.
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        const bool live = (prefer_live_ && live_more_) || !backlog_more_;
-        if (live && live_more_) {
-            range.after_id = live_cursor_;
-            range.before_id = std::numeric_limits<std::int64_t>::max();
-            out.records = store_.fetch(range);
-            out.resume = false;
-            if (!out.records.empty()) {
-                live_cursor_ = out.records.back().id;  // live_more_ stays: an empty fetch clears it
-                prefer_live_ = false;
-                isolate_suspects(out);
-                return true;
-            }
-            live_more_ = false;
-        } else if (backlog_more_) {
-            range.after_id = backlog_cursor_;
-            range.before_id = backlog_end_;
-            out.records = store_.fetch(range);
-            out.resume = true;
-            if (!out.records.empty()) {
-                backlog_cursor_ = out.records.back().id;
-                prefer_live_ = true;
-                isolate_suspects(out);
-                return true;
-            }
-            backlog_more_ = false;
+    // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
+    while ((live_more_ || backlog_more_) && inflight_.size() + retry_.size() < settings_.uplink.inflight) {
+        const bool live = live_more_ && (prefer_live_ || !backlog_more_);
+        range.after_id = live ? live_cursor_ : backlog_cursor_;
+        range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
+        out.records = store_.fetch(range);
+        out.resume = !live;
+        if (out.records.empty()) {
+            (live ? live_more_ : backlog_more_) = false;  // live_more_ comes back with the next commit
+            continue;
         }
-        if (!live_more_ && !backlog_more_) break;
+        (live ? live_cursor_ : backlog_cursor_) = out.records.back().id;
+        prefer_live_ = !live;
+        isolate_suspects(out);
+        if (!out.records.empty()) return true;
     }
-    // The store has nothing more to give now: held records of suspect devices go as they are.
-    if (!held_.empty()) {
-        flush_held(true);
-        if (!retry_.empty()) {
-            out = std::move(retry_.front());
-            retry_.pop_front();
+    // Nothing fresh to send now: a full batch of a suspect device first, then what is held.
+    if (retry_.empty()) flush_held(true);
+    for (auto it = retry_.begin(); it != retry_.end(); ++it) {
+        if (it->due_mono <= clock_.mono_ms()) {
+            out = std::move(*it);
+            retry_.erase(it);
             return true;
         }
     }
@@ -430,10 +417,6 @@ void Uplink::isolate_suspects(Batch& batch) {
     }
     batch.records = std::move(keep);
     flush_held(false);
-    if (batch.records.empty() && !retry_.empty() && retry_.front().due_mono <= clock_.mono_ms()) {
-        batch = std::move(retry_.front());
-        retry_.pop_front();
-    }
 }
 
 void Uplink::flush_held(bool all) {

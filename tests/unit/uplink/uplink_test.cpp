@@ -146,7 +146,9 @@ TEST_GROUP(Uplink) {
         for (int i = 0; i < rounds; ++i) {
             if (answered < client.published.size()) {
                 const Published p = client.published[answered++];
-                reply(p, code_of(parse(p.payload)));
+                const Json::Value req = parse(p.payload);
+                CHECK_TEXT(req["params"].size() > 0, "a batch went out empty");
+                reply(p, code_of(req));
                 continue;
             }
             const auto next = up->next_wakeup_mono();
@@ -429,4 +431,18 @@ TEST(Uplink, a_suspect_device_is_forgiven_by_an_accepted_batch) {
     LONGS_EQUAL(0, store.records.size());
     LONGS_EQUAL(1, store.dead.size());
     LONGS_EQUAL(19, up->stats().delivered);
+}
+
+TEST(Uplink, a_store_holding_only_a_suspect_device_records_never_sends_an_empty_batch) {
+    settings.uplink.batch_max_records = 5;
+    settings.uplink.inflight = 2;
+    for (int i = 0; i < 30; ++i)
+        store.add("bad", clock.wall_ms() + i);
+    make();
+    connect();
+    serve([](const Json::Value&) { return 1204; }, 500);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(30, store.dead.size());
+    for (const auto& p : client.published)
+        CHECK(parse(p.payload)["params"].size() > 0);
 }
