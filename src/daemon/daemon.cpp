@@ -95,8 +95,12 @@ struct Daemon::Impl {
         s.product_key = cfg->gateway.product_key;
         s.device_key = cfg->gateway.device_key;
         s.secret = cfg->gateway.device_secret;
-        for (const auto& d : cfg->devices)
-            if (d.is_gateway()) s.gateway_devices.insert(d.name);
+        for (const auto& d : cfg->devices) {
+            if (d.is_gateway())
+                s.gateway_devices.insert(d.name);
+            else
+                s.subdevices.push_back({d.name, d.product_key, d.device_key, d.device_secret});
+        }
         mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
         uplink = std::make_unique<uplink::Uplink>(std::move(s), *mqtt, *store, clock, std::random_device{}());
         check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
@@ -106,6 +110,9 @@ struct Daemon::Impl {
             by_bus[cfg->devices[i].bus].push_back(i);
         for (auto& [bus, devices] : by_bus)
             pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
+        // After a reload the devices kept their health: their sessions follow it from the start.
+        for (std::size_t i = 0; i < cfg->devices.size(); ++i)
+            if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
         uplink->start();
         for (auto& p : pollers)
             p->start();
@@ -132,7 +139,11 @@ struct Daemon::Impl {
         auto readings = queue.drain();
         for (auto& r : readings) {
             if (!registry || r.device >= cfg->devices.size()) continue;
+            const bool was_online = registry->at(r.device).online;
             registry->update(r);
+            if (uplink &&
+                (r.online != was_online || registry->at(r.device).polls_ok + registry->at(r.device).polls_failed == 1))
+                uplink->set_device_online(cfg->devices[r.device].name, r.online);
             if (!r.ok) continue;
             const config::Device& d = cfg->devices[r.device];
             ++readings_total;
@@ -153,7 +164,10 @@ struct Daemon::Impl {
     }
 
     StatusInputs inputs(const store::StoreStats& st, const uplink::UplinkStats& up) const {
-        return StatusInputs{*cfg, *registry, st, up, clock.wall_ms(), started_ms, queue.dropped()};
+        std::map<std::string, std::string> sessions;
+        for (const auto& d : cfg->devices)
+            if (!d.is_gateway()) sessions[d.name] = uplink->session_of(d.name);
+        return StatusInputs{*cfg, *registry, st, up, clock.wall_ms(), started_ms, queue.dropped(), std::move(sessions)};
     }
 
     std::string handle_control(const std::string& request) {
@@ -226,12 +240,6 @@ struct Daemon::Impl {
 
     // Settings this version accepts but cannot honour yet: said once at start, not hidden.
     void warn_about_unsupported() const {
-        const bool subdevices = std::any_of(cfg->devices.begin(), cfg->devices.end(),
-                                            [](const config::Device& d) { return !d.is_gateway(); });
-        if (subdevices && cfg->uplink.allow_offline_subdevice == config::AllowOffline::False)
-            util::log_warning(
-                "[uplink] allow_offline_subdevice = false: this version does not log sub-devices in, so the hub "
-                "refuses their records (1212) and they are held; use auto");
         for (const auto& [name, bus] : cfg->buses)
             if (bus.type == config::BusType::Rtu)
                 util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");

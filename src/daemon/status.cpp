@@ -12,11 +12,12 @@ Json::Value i64(std::int64_t v) {
     return Json::Value(static_cast<Json::Int64>(v));
 }
 
-std::string cloud_session(const config::Device& d, const uplink::UplinkStats& up) {
-    // The gateway's own points travel in its own MQTT session. Sub-device login is not done by
-    // this version: their records go with allowOfflineSubDevice.
+std::string cloud_session(const config::Device& d, const uplink::UplinkStats& up,
+                          const std::map<std::string, std::string>& sessions) {
+    // The gateway's own points travel in its own MQTT session.
     if (d.is_gateway()) return up.connected ? "logged_in" : "logged_out";
-    return "logged_out";
+    const auto it = sessions.find(d.name);
+    return it == sessions.end() ? "logged_out" : it->second;
 }
 
 }  // namespace
@@ -38,7 +39,7 @@ Json::Value status_json(const StatusInputs& in) {
         j["bus"] = d.bus;
         j["unit_id"] = static_cast<int>(d.unit_id);
         j["online"] = s.online;
-        j["cloud_session"] = cloud_session(d, in.uplink);
+        j["cloud_session"] = cloud_session(d, in.uplink, in.sessions);
         j["last_good_poll_ms"] = i64(s.last_good_poll_ms);
         j["polls_ok"] = u64(s.polls_ok);
         j["polls_failed"] = u64(s.polls_failed);

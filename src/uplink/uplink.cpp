@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "fieldgate/enos/batch.hpp"
+#include "fieldgate/enos/session.hpp"
 #include "fieldgate/enos/sign.hpp"
 #include "fieldgate/util/log.hpp"
 
@@ -46,6 +47,8 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       topics_(settings_.product_key, settings_.device_key),
       reconnect_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed),
       retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
+      sessions_(settings_.subdevices),
+      login_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x5851F42D4C957F2DULL),
       byte_limit_(settings_.uplink.batch_max_bytes) {}
 
 void Uplink::start() {
@@ -99,6 +102,8 @@ void Uplink::connection_down(const std::string& why) {
     inflight_.clear();
     retry_.clear();
     held_.clear();
+    pending_logins_.clear();
+    sessions_.reset();  // the hub logs every sub-device out when the gateway's connection drops
     client_.disconnect();
     schedule_reconnect();
 }
@@ -116,6 +121,11 @@ void Uplink::became_ready() {
     live_cursor_ = live_from - 1;
     backlog_more_ = backlog_end_ > 1;
     live_more_ = true;
+    sessions_.reset();
+    pending_logins_.clear();
+    login_backoff_.reset();
+    login_retry_at_mono_ = kNever;
+    send_logins();  // batch login after every reconnect
     util::log_info("uplink: connected to " + settings_.mqtt.uri +
                    (backlog_more_ ? "; records up to id " + std::to_string(backlog_end_ - 1) +
                                         " are older than resume_after and go via resume/batch"
@@ -195,6 +205,83 @@ void Uplink::on_downstream(const std::string& topic, const std::string& payload)
     client_.publish(enos::Topics::reply_of(topic), enos::encode_ack(req->id));
 }
 
+void Uplink::set_device_online(const std::string& name, bool online) {
+    const bool logout = sessions_.set_online(name, online);
+    if (state_ != State::Ready) return;
+    if (logout) {
+        const SubDevice* d = nullptr;
+        for (const auto& s : settings_.subdevices)
+            if (s.name == name) d = &s;
+        if (d)
+            client_.publish(topics_.logout(),
+                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
+    }
+    if (online) send_logins();
+}
+
+void Uplink::send_logins() {
+    if (state_ != State::Ready) return;
+    // At most 100 sub-devices a request (the hub allows 200 online per gateway by default).
+    for (;;) {
+        const auto devices = sessions_.take_logins(100);
+        if (devices.empty()) return;
+        std::vector<enos::SubDeviceKeys> keys;
+        PendingLogin pending;
+        pending.sent_mono = clock_.mono_ms();
+        for (const auto* d : devices) {
+            keys.push_back({d->product_key, d->device_key, d->secret});
+            pending.names.push_back(d->name);
+        }
+        const std::string id = std::to_string(next_request_id_++);
+        const std::string client_id = settings_.product_key + "." + settings_.device_key;
+        if (!client_.publish(topics_.login_batch(), enos::encode_login_batch(id, client_id, clock_.wall_ms(), keys))) {
+            sessions_.login_failed(pending.names);
+            retry_logins_later();
+            return;
+        }
+        pending_logins_.emplace(id, std::move(pending));
+    }
+}
+
+void Uplink::retry_logins_later() {
+    login_retry_at_mono_ = std::min(login_retry_at_mono_, clock_.mono_ms() + login_backoff_.next_ms());
+}
+
+void Uplink::on_login_reply(const std::string& payload) {
+    const auto reply = enos::parse_login_batch_reply(payload);
+    if (!reply) {
+        util::log_warning("uplink: unreadable login reply");
+        return;
+    }
+    auto it = pending_logins_.find(reply->id);
+    if (it == pending_logins_.end()) return;
+    const PendingLogin pending = std::move(it->second);
+    pending_logins_.erase(it);
+    if (reply->code == 200) {
+        for (const auto& n : pending.names)
+            sessions_.login_result_by_name(n, 200);
+        login_backoff_.reset();
+        util::log_info("uplink: " + std::to_string(pending.names.size()) + " sub-devices logged in");
+        return;
+    }
+    if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
+        for (const auto& [pk, dk] : reply->logged_in)
+            sessions_.login_result(pk, dk, 200);
+        for (const auto& [keys, code] : reply->failed) {
+            sessions_.login_result(keys.first, keys.second, code);
+            util::log_warning("uplink: sub-device " + keys.first + "/" + keys.second + " refused login with code " +
+                              std::to_string(code) + "; its records go with allowOfflineSubDevice");
+        }
+        sessions_.login_failed(pending.names);  // those the reply did not mention: try again
+        retry_logins_later();
+        return;
+    }
+    util::log_warning("uplink: login of " + std::to_string(pending.names.size()) + " sub-devices answered " +
+                      std::to_string(reply->code) + "; trying again later");
+    sessions_.login_failed(pending.names);
+    retry_logins_later();
+}
+
 void Uplink::on_records_committed() {
     live_more_ = true;
     if (state_ == State::Ready) fill_window();
@@ -209,6 +296,10 @@ void Uplink::tick() {
     }
     if (state_ != State::Ready) return;
     check_timeouts();
+    if (now >= login_retry_at_mono_) {
+        login_retry_at_mono_ = kNever;
+        send_logins();
+    }
     fill_window();
 }
 
@@ -218,6 +309,9 @@ std::int64_t Uplink::next_wakeup_mono() const {
     std::int64_t next = kNever;
     for (const auto& [id, f] : inflight_)
         next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
+    for (const auto& [id, p] : pending_logins_)
+        next = std::min(next, p.sent_mono + settings_.uplink.reply_timeout_ms);
+    next = std::min(next, login_retry_at_mono_);
     if (inflight_.size() < settings_.uplink.inflight)
         for (const auto& b : retry_)
             next = std::min(next, b.due_mono);
@@ -296,11 +390,12 @@ bool Uplink::send(Batch batch) {
             flags.allow_offline_subdevice = false;
             break;
         case config::AllowOffline::Auto:
-            // Sub-device sessions are not logged in by this version: a batch that holds any
-            // sub-device's record must say so, or the hub rejects it whole (1212).
+            // A batch that holds a record of a sub-device without a session now must say so, or
+            // the hub refuses it whole (1212). A device no longer configured has none either.
             flags.allow_offline_subdevice =
-                std::any_of(batch.records.begin(), batch.records.end(),
-                            [this](const store::Record& r) { return settings_.gateway_devices.count(r.device) == 0; });
+                std::any_of(batch.records.begin(), batch.records.end(), [this](const store::Record& r) {
+                    return settings_.gateway_devices.count(r.device) == 0 && !sessions_.logged_in(r.device);
+                });
             break;
     }
     std::vector<std::string_view> bodies;
@@ -316,11 +411,16 @@ bool Uplink::send(Batch batch) {
         return false;
     }
     ++stats_.batches_sent;
-    inflight_.emplace(id, InFlight{std::move(batch), clock_.mono_ms()});
+    inflight_.emplace(id, InFlight{std::move(batch), clock_.mono_ms(), flags.allow_offline_subdevice});
     return true;
 }
 
 void Uplink::on_reply(const std::string& topic, const std::string& payload) {
+    if (topic == enos::Topics::reply_of(topics_.login_batch())) {
+        on_login_reply(payload);
+        return;
+    }
+    if (topic == enos::Topics::reply_of(topics_.logout()) || topic == enos::Topics::reply_of(topics_.login())) return;
     (void)topic;
     const auto reply = enos::parse_reply(payload);
     if (!reply) {
@@ -362,6 +462,15 @@ void Uplink::handle_reply(InFlight entry, int code) {
         }
         case enos::ReplyAction::Bisect:
         case enos::ReplyAction::Relogin:
+            if (enos::classify(code) == enos::ReplyAction::Relogin && !entry.allow_offline) {
+                // The batch relied on sessions the hub no longer has: log those devices in again
+                // and resend; without sessions the batch goes with allowOfflineSubDevice.
+                for (const auto& r : batch.records)
+                    sessions_.lost(r.device);
+                send_logins();
+                retry_later(std::move(batch));
+                return;
+            }
             if (batch.records.size() == 1) {
                 if (enos::classify(code) == enos::ReplyAction::Relogin) {
                     // Not a property of the record: hold it and try again later.
@@ -477,6 +586,17 @@ void Uplink::split_and_retry(Batch batch) {
 
 void Uplink::check_timeouts() {
     const std::int64_t now = clock_.mono_ms();
+    for (auto it = pending_logins_.begin(); it != pending_logins_.end();) {
+        if (now - it->second.sent_mono >= settings_.uplink.reply_timeout_ms) {
+            util::log_warning("uplink: no reply to the login of " + std::to_string(it->second.names.size()) +
+                              " sub-devices; trying again later");
+            sessions_.login_failed(it->second.names);
+            retry_logins_later();
+            it = pending_logins_.erase(it);
+        } else {
+            ++it;
+        }
+    }
     for (auto it = inflight_.begin(); it != inflight_.end();) {
         if (now - it->second.sent_mono >= settings_.uplink.reply_timeout_ms) {
             ++stats_.timeouts;

@@ -34,6 +34,9 @@ def main():
         for name, ts in times.items():
             assert ts == sorted(ts), "%s records out of order: %r" % (name, ts)
 
+        # Online sub-devices are logged in through the gateway (combine.login.batch, signed).
+        wait_until(lambda: all(d["cloud_session"] == "logged_in" for d in status(conf)["devices"]), 30,
+                   "every sub-device logged in")
         st = status(conf)
         assert st is not None, "fieldgatectl status got no answer"
         assert [d["name"] for d in st["devices"]] == ["meter1", "meter2", "meter3"], st["devices"]

@@ -54,12 +54,14 @@ def main():
         assert len(status(conf)["devices"]) == 2
         # SIGHUP with a valid file that adds meter3: it is polled and its records arrive.
         write(conf, good_text + "\n[device.meter3]\nproduct_key = meterPk\ndevice_key = meter3\n"
-              "device_secret = s3\nmodel = meter\nbus = gw\nunit_id = 3\ninterval = 1s\n")
+              "device_secret = meter3Secret\nmodel = meter\nbus = gw\nunit_id = 3\ninterval = 1s\n")
         second.signal(signal.SIGHUP)
         wait_until(lambda: len((status(conf) or {}).get("devices", [])) == 3, 10, "the reload to add meter3")
         polls_before = {d["name"]: d["polls_ok"] for d in status(conf)["devices"]}
         assert polls_before["meter1"] > 0, "a reload must keep the device counters"
         wait_until(lambda: any(r["deviceKey"] == "meter3" for r in cloud.records()), 30, "meter3's records")
+        wait_until(lambda: all(d["cloud_session"] == "logged_in" for d in status(conf)["devices"]), 30,
+                   "every sub-device logged in after the reload, meter3 included")
         stop_cleanly(second)
 
 

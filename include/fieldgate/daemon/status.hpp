@@ -2,6 +2,7 @@
 #include <json/value.h>
 
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "fieldgate/config/config.hpp"
@@ -17,9 +18,10 @@ struct StatusInputs {
     const DeviceRegistry& registry;
     const store::StoreStats& store;
     const uplink::UplinkStats& uplink;
-    std::int64_t now_ms;             ///< wall-clock
-    std::int64_t started_ms;         ///< wall-clock start of the daemon
-    std::uint64_t readings_dropped;  ///< queue overflow
+    std::int64_t now_ms;                          ///< wall-clock
+    std::int64_t started_ms;                      ///< wall-clock start of the daemon
+    std::uint64_t readings_dropped;               ///< queue overflow
+    std::map<std::string, std::string> sessions;  ///< sub-device name -> cloud session
 };
 
 /// The status document (DESIGN.md "Command line and status contract").

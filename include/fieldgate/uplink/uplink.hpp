@@ -10,6 +10,7 @@
 #include "fieldgate/enos/topics.hpp"
 #include "fieldgate/mqtt/client.hpp"
 #include "fieldgate/store/record.hpp"
+#include "fieldgate/uplink/sessions.hpp"
 #include "fieldgate/util/backoff.hpp"
 #include "fieldgate/util/clock.hpp"
 #include "fieldgate/util/log.hpp"
@@ -26,6 +27,8 @@ struct Settings {
     /// Names of the [device.*] that are the gateway itself (no product/device key). Every other
     /// record is a sub-device's, also one whose device left the configuration since it was stored.
     std::set<std::string> gateway_devices;
+    /// The sub-devices, logged in through the gateway while they are online.
+    std::vector<SubDevice> subdevices;
 };
 
 /// The numbers `fieldgatectl status` shows of the uplink.
@@ -59,6 +62,10 @@ public:
     void on_event(const mqtt::Event& event);
     /// New records were committed: the live end may have more to send.
     void on_records_committed();
+    /// A device went online or offline on its bus: its cloud session follows.
+    void set_device_online(const std::string& name, bool online);
+    /// The device's cloud session for status: "logged_in", "logged_out", "logging_in", "refused:<code>".
+    std::string session_of(const std::string& name) const { return sessions_.describe(name); }
     /// Handles time-outs, due retries and reconnects, and sends what the window allows.
     void tick();
     /// The monotonic time at which tick() wants to run next (INT64_MAX: only on events).
@@ -78,6 +85,11 @@ private:
     struct InFlight {
         Batch batch;
         std::int64_t sent_mono = 0;
+        bool allow_offline = false;  ///< what the batch said: a 1212 then means "not bound", not "not logged in"
+    };
+    struct PendingLogin {
+        std::vector<std::string> names;
+        std::int64_t sent_mono = 0;
     };
 
     void connect_now();
@@ -89,6 +101,9 @@ private:
     bool send(Batch batch);
     void on_reply(const std::string& topic, const std::string& payload);
     void on_downstream(const std::string& topic, const std::string& payload);
+    void send_logins();
+    void on_login_reply(const std::string& payload);
+    void retry_logins_later();
     void handle_reply(InFlight entry, int code);
     void retry_later(Batch batch);
     void split_and_retry(Batch batch);
@@ -119,6 +134,10 @@ private:
         std::uint64_t condemned = 0;  ///< its batches dead-lettered whole
     };
     std::map<std::string, Suspect> suspects_;
+    Sessions sessions_;
+    std::map<std::string, PendingLogin> pending_logins_;  ///< by request id
+    std::int64_t login_retry_at_mono_ = INT64_MAX;
+    util::Backoff login_backoff_;
     /// Records of suspect devices gathered into batches of their own, sent when full or when the
     /// store has nothing more to give.
     std::map<std::string, Batch> held_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "fieldgate/enos/batch.hpp"
+#include "fieldgate/enos/sign.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 
 // CppUTest's leak detector redefines new: it comes after every other header.
@@ -445,4 +446,148 @@ TEST(Uplink, a_store_holding_only_a_suspect_device_records_never_sends_an_empty_
     LONGS_EQUAL(30, store.dead.size());
     for (const auto& p : client.published)
         CHECK(parse(p.payload)["params"].size() > 0);
+}
+
+TEST_GROUP(UplinkSessions) {
+    util::FakeClock clock;
+    FakeClient client;
+    FakeStore store;
+    uplink::Settings settings;
+    std::unique_ptr<uplink::Uplink> up;
+
+    void setup() override {
+        settings.product_key = "gwPk";
+        settings.device_key = "gwDk";
+        settings.secret = "gwSecret";
+        settings.uplink.inflight = 2;
+        settings.uplink.reply_timeout_ms = 10'000;
+        settings.subdevices = {{"m1", "p", "m1", "s1"}, {"m2", "p", "m2", "s2"}};
+        up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 3);
+    }
+    void connect() {
+        up->start();
+        up->on_event(event(mqtt::Event::Kind::Connected));
+        up->on_event(event(mqtt::Event::Kind::Subscribed));
+    }
+    std::vector<Published> on(const std::string& suffix) const {
+        std::vector<Published> out;
+        for (const auto& p : client.published)
+            if (p.topic.size() >= suffix.size() &&
+                p.topic.compare(p.topic.size() - suffix.size(), suffix.size(), suffix) == 0)
+                out.push_back(p);
+        return out;
+    }
+    void answer(const Published& p, const std::string& reply_suffix, int code, const std::string& data = "{}") {
+        mqtt::Event e = event(mqtt::Event::Kind::Message);
+        e.topic = p.topic + reply_suffix;
+        e.payload = "{\"id\":\"" + parse(p.payload)["id"].asString() + "\",\"code\":" + std::to_string(code) +
+                    ",\"data\":" + data + "}";
+        up->on_event(e);
+    }
+};
+
+TEST(UplinkSessions, online_subdevices_are_logged_in_in_one_signed_batch_after_connect) {
+    up->set_device_online("m1", true);
+    up->set_device_online("m2", true);
+    connect();
+    const auto logins = on("/combine/login/batch");
+    LONGS_EQUAL(1, logins.size());
+    const Json::Value req = parse(logins[0].payload);
+    STRCMP_EQUAL("combine.login.batch", req["method"].asCString());
+    const Json::Value& params = req["params"];
+    LONGS_EQUAL(2, params["subDevices"].size());
+    const std::string expected = enos::sign({{"clientId", params["clientId"].asString()},
+                                             {"deviceKey", "m1"},
+                                             {"productKey", "p"},
+                                             {"timestamp", params["timestamp"].asString()}},
+                                            "s1");
+    STRCMP_EQUAL(expected.c_str(), params["subDevices"][0]["sign"].asCString());
+    STRCMP_EQUAL("logging_in", up->session_of("m1").c_str());
+    answer(logins[0], "_reply", 200);
+    STRCMP_EQUAL("logged_in", up->session_of("m1").c_str());
+    STRCMP_EQUAL("logged_in", up->session_of("m2").c_str());
+    // Records of logged-in devices go without allowOfflineSubDevice.
+    store.add("m1", clock.wall_ms());
+    up->on_records_committed();
+    const auto batches = on("/measurepoint/post/batch");
+    LONGS_EQUAL(1, batches.size());
+    CHECK_FALSE(parse(batches[0].payload)["allowOfflineSubDevice"].asBool());
+}
+
+TEST(UplinkSessions, a_device_going_offline_is_logged_out_and_its_records_go_as_offline) {
+    up->set_device_online("m1", true);
+    connect();
+    answer(on("/combine/login/batch")[0], "_reply", 200);
+    up->set_device_online("m1", false);
+    const auto logouts = on("/combine/logout");
+    LONGS_EQUAL(1, logouts.size());
+    STRCMP_EQUAL("m1", parse(logouts[0].payload)["params"]["deviceKey"].asCString());
+    STRCMP_EQUAL("logged_out", up->session_of("m1").c_str());
+    store.add("m1", clock.wall_ms());
+    up->on_records_committed();
+    CHECK(parse(on("/measurepoint/post/batch")[0].payload)["allowOfflineSubDevice"].asBool());
+    // Back online: logged in again.
+    up->set_device_online("m1", true);
+    LONGS_EQUAL(2, on("/combine/login/batch").size());
+}
+
+TEST(UplinkSessions, a_refused_login_shows_its_code_and_the_device_still_uploads_as_offline) {
+    up->set_device_online("m1", true);
+    up->set_device_online("m2", true);
+    connect();
+    answer(on("/combine/login/batch")[0], "_reply", 723,
+           "{\"loginedSubDevices\":[{\"productKey\":\"p\",\"deviceKey\":\"m1\"}],"
+           "\"failedSubDevices\":[{\"productKey\":\"p\",\"deviceKey\":\"m2\",\"code\":742}]}");
+    STRCMP_EQUAL("logged_in", up->session_of("m1").c_str());
+    STRCMP_EQUAL("refused:742", up->session_of("m2").c_str());
+    store.add("m2", clock.wall_ms());
+    up->on_records_committed();
+    CHECK(parse(on("/measurepoint/post/batch")[0].payload)["allowOfflineSubDevice"].asBool());
+}
+
+TEST(UplinkSessions, a_1212_on_a_batch_that_relied_on_sessions_logs_in_again_and_resends_without_loss) {
+    up->set_device_online("m1", true);
+    connect();
+    answer(on("/combine/login/batch")[0], "_reply", 200);
+    store.add("m1", clock.wall_ms());
+    store.add("m1", clock.wall_ms() + 1);
+    up->on_records_committed();
+    const auto first = on("/measurepoint/post/batch");
+    LONGS_EQUAL(1, first.size());
+    answer(first[0], "_reply", 1212);  // the hub lost the session
+    LONGS_EQUAL(2, on("/combine/login/batch").size());
+    CHECK(store.dead.empty());
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    const auto again = on("/measurepoint/post/batch");
+    LONGS_EQUAL(2, again.size());
+    LONGS_EQUAL(2, parse(again[1].payload)["params"].size());  // the same records, not bisected
+    CHECK(parse(again[1].payload)["allowOfflineSubDevice"].asBool());
+    answer(again[1], "_reply", 200);
+    LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(UplinkSessions, a_login_without_reply_is_tried_again_later) {
+    up->set_device_online("m1", true);
+    connect();
+    LONGS_EQUAL(1, on("/combine/login/batch").size());
+    for (int i = 0; i < 4 && on("/combine/login/batch").size() < 2; ++i) {
+        clock.advance(std::max<std::int64_t>(1, up->next_wakeup_mono() - clock.mono_ms()));
+        up->tick();
+    }
+    LONGS_EQUAL(2, on("/combine/login/batch").size());
+}
+
+TEST(UplinkSessions, a_reconnect_logs_every_online_device_in_again) {
+    up->set_device_online("m1", true);
+    connect();
+    answer(on("/combine/login/batch")[0], "_reply", 200);
+    mqtt::Event lost = event(mqtt::Event::Kind::ConnectionLost);
+    up->on_event(lost);
+    STRCMP_EQUAL("logged_out", up->session_of("m1").c_str());
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    up->on_event(event(mqtt::Event::Kind::Connected));
+    up->on_event(event(mqtt::Event::Kind::Subscribed));
+    LONGS_EQUAL(2, on("/combine/login/batch").size());
 }
