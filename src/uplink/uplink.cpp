@@ -102,6 +102,7 @@ void Uplink::connection_down(const std::string& why) {
     inflight_.clear();
     retry_.clear();
     held_.clear();
+    unbound_.clear();
     pending_logins_.clear();
     sessions_.reset();  // the hub logs every sub-device out when the gateway's connection drops
     client_.disconnect();
@@ -313,6 +314,9 @@ std::int64_t Uplink::next_wakeup_mono() const {
         next = std::min(next, p.sent_mono + settings_.uplink.reply_timeout_ms);
     next = std::min(next, login_retry_at_mono_);
     if (inflight_.size() < settings_.uplink.inflight)
+        for (const auto& [device, u] : unbound_)
+            if (!u.batch.records.empty()) next = std::min(next, u.due_mono);
+    if (inflight_.size() < settings_.uplink.inflight)
         for (const auto& b : retry_)
             next = std::min(next, b.due_mono);
     return next;
@@ -331,6 +335,14 @@ bool Uplink::next_batch(Batch& out) {
             out = std::move(*it);
             retry_.erase(it);
             ++stats_.retries;
+            return true;
+        }
+    }
+    for (auto it = unbound_.begin(); it != unbound_.end(); ++it) {
+        if (it->second.due_mono <= now && !it->second.batch.records.empty()) {
+            out = std::move(it->second.batch);
+            it->second.batch = Batch{};
+            it->second.due_mono = std::numeric_limits<std::int64_t>::max();  // until its answer
             return true;
         }
     }
@@ -448,6 +460,15 @@ void Uplink::handle_reply(InFlight entry, int code) {
             const auto n = batch.records.size();
             for (const auto& r : batch.records)
                 if (!suspects_.empty()) suspects_.erase(r.device);
+            if (!unbound_.empty()) {
+                auto it = unbound_.find(batch.records.front().device);
+                if (it != unbound_.end()) {
+                    const bool skipped = it->second.skipped;
+                    util::log_notice("uplink: device=" + it->first + " accepted again by the hub");
+                    unbound_.erase(it);
+                    if (skipped) reread_store();
+                }
+            }
             store_.remove(ids_of(batch.records));
             stats_.delivered += n;
             retry_backoff_.reset();
@@ -471,12 +492,15 @@ void Uplink::handle_reply(InFlight entry, int code) {
                 retry_later(std::move(batch));
                 return;
             }
+            if (enos::classify(code) == enos::ReplyAction::Relogin &&
+                std::all_of(batch.records.begin(), batch.records.end(),
+                            [&](const store::Record& r) { return r.device == batch.records.front().device; })) {
+                // One device, refused although offline devices were allowed: it is not bound to
+                // this gateway. Not a property of the records: hold them, keep the others going.
+                hold_unbound(std::move(batch));
+                return;
+            }
             if (batch.records.size() == 1) {
-                if (enos::classify(code) == enos::ReplyAction::Relogin) {
-                    // Not a property of the record: hold it and try again later.
-                    retry_later(std::move(batch));
-                    return;
-                }
                 const auto& r = batch.records.front();
                 util::log_warning("uplink: record of device=" + r.device + " time=" + std::to_string(r.time_ms) +
                                   " refused with code " + std::to_string(code) + "; moved to dead letters");
@@ -508,7 +532,48 @@ void Uplink::retry_later(Batch batch) {
     retry_.push_back(std::move(batch));
 }
 
+void Uplink::hold_unbound(Batch batch) {
+    const std::string device = batch.records.front().device;
+    Unbound& u = unbound_[device];
+    if (u.batch.records.empty()) {
+        util::log_warning("uplink: device=" + device + ": the hub refuses its records (1212: not bound to this " +
+                          "gateway?); holding them and trying again with back-off");
+    }
+    for (auto& r : batch.records) {
+        if (u.batch.records.size() < settings_.uplink.batch_max_records)
+            u.batch.records.push_back(std::move(r));
+        else
+            u.skipped = true;
+    }
+    u.batch.resume = batch.resume;
+    u.delay_ms = std::clamp<std::int64_t>(u.delay_ms * 2, settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms);
+    u.due_mono = clock_.mono_ms() + u.delay_ms;
+}
+
+void Uplink::reread_store() {
+    // Records were left behind the cursors: read everything still stored again, as backfill.
+    // What is in flight may go twice; the cloud keeps one value per device, point and time.
+    backlog_cursor_ = 0;
+    backlog_end_ = live_cursor_ + 1;
+    backlog_more_ = true;
+}
+
 void Uplink::isolate_suspects(Batch& batch) {
+    if (!unbound_.empty()) {
+        std::vector<store::Record> keep;
+        keep.reserve(batch.records.size());
+        for (auto& r : batch.records) {
+            auto it = unbound_.find(r.device);
+            if (it == unbound_.end()) {
+                keep.push_back(std::move(r));
+            } else if (it->second.batch.records.size() < settings_.uplink.batch_max_records) {
+                it->second.batch.records.push_back(std::move(r));
+            } else {
+                it->second.skipped = true;  // stays in the store
+            }
+        }
+        batch.records = std::move(keep);
+    }
     if (suspects_.empty()) return;
     // Records of a device already caught sending refused records travel in batches of their
     // own: they cannot make the good devices' batches fail, and gathered to full batches they

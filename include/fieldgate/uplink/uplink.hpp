@@ -142,6 +142,19 @@ private:
     /// store has nothing more to give.
     std::map<std::string, Batch> held_;
     void flush_held(bool all);
+    /// Devices the hub refuses with 1212 although the batch allowed offline sub-devices: not
+    /// bound to this gateway. Their records wait here, one batch each, with a back-off of their
+    /// own, out of the window, so the other devices keep flowing. Records of such a device
+    /// beyond that batch stay in the store and are read again once the hub accepts the device.
+    struct Unbound {
+        Batch batch;
+        std::int64_t due_mono = 0;
+        std::int64_t delay_ms = 0;
+        bool skipped = false;  ///< records left in the store behind the cursors
+    };
+    std::map<std::string, Unbound> unbound_;
+    void hold_unbound(Batch batch);
+    void reread_store();
     std::deque<Batch> retry_;
     std::uint64_t next_request_id_ = 1;
 

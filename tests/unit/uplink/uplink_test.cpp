@@ -142,8 +142,9 @@ TEST_GROUP(Uplink) {
         up->on_event(e);
     }
     // Plays the cloud until nothing is left to answer: code_of decides each batch's code.
+    std::size_t answered = 0;  // published messages the fake cloud has answered, across serve() calls
+
     void serve(const std::function<int(const Json::Value&)>& code_of, int rounds = 200) {
-        std::size_t answered = 0;
         for (int i = 0; i < rounds; ++i) {
             if (answered < client.published.size()) {
                 const Published p = client.published[answered++];
@@ -590,4 +591,33 @@ TEST(UplinkSessions, a_reconnect_logs_every_online_device_in_again) {
     up->on_event(event(mqtt::Event::Kind::Connected));
     up->on_event(event(mqtt::Event::Kind::Subscribed));
     LONGS_EQUAL(2, on("/combine/login/batch").size());
+}
+
+TEST(Uplink, a_device_the_hub_does_not_know_is_held_apart_and_never_stalls_the_others) {
+    settings.uplink.batch_max_records = 20;
+    settings.uplink.inflight = 4;
+    for (int i = 0; i < 400; ++i)
+        store.add(i % 4 == 3 ? "ghost" : "m" + std::to_string(i % 4 + 1), clock.wall_ms() + i);
+    make();
+    connect();
+    bool bound = false;
+    auto cloud = [&bound](const Json::Value& req) {
+        for (const auto& r : req["params"])
+            if (r["deviceKey"].asString() == "ghost" && !bound) return 1212;
+        return 200;
+    };
+    for (int i = 0; i < 300 && up->stats().delivered < 300; ++i)
+        serve(cloud, 1);
+    // Every record of the good devices arrived, at about the cost without the ghost (15 batches
+    // of 20); the ghost's records are all kept, none dead-lettered.
+    LONGS_EQUAL(300, up->stats().delivered);
+    CHECK_TEXT(client.published.size() < 60, std::to_string(client.published.size()).c_str());
+    serve(cloud, 100);  // the ghost is retried with its own back-off meanwhile
+    LONGS_EQUAL(100, store.records.size());
+    CHECK(store.dead.empty());
+    // The device gets bound in the cloud: its held records, and those left in the store, follow.
+    bound = true;
+    serve(cloud, 300);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(400, up->stats().delivered);
 }
