@@ -1,3 +1,5 @@
+// The uplink's connection state machine, window and batch building. The reply-code policy is in
+// uplink_policy.cpp, the sub-device sessions in uplink_sessions.cpp: one class, a file per role.
 #include "fieldgate/uplink/uplink.hpp"
 
 #include <algorithm>
@@ -5,7 +7,6 @@
 #include <string_view>
 
 #include "fieldgate/enos/batch.hpp"
-#include "fieldgate/enos/session.hpp"
 #include "fieldgate/enos/sign.hpp"
 #include "fieldgate/util/log.hpp"
 
@@ -16,24 +17,9 @@ constexpr std::int64_t kNever = std::numeric_limits<std::int64_t>::max();
 // EnOS blocks a client for 5 minutes after 4 connection attempts within 2 minutes.
 constexpr std::int64_t kThrottleWindowMs = 120'000;
 constexpr std::size_t kThrottleMaxAttempts = 3;
-constexpr std::int64_t kDrainWindowMs = 10'000;
-// A device with this many records refused one by one in a row, and none accepted, has its
-// further batches refused whole dead-lettered without bisection: a misconfigured device must not
-// cost a round trip per record. Every kProbeEvery-th such batch is bisected again, so a device
-// fixed in the cloud's model is noticed.
-constexpr unsigned kCondemnAfter = 3;
-constexpr std::uint64_t kProbeEvery = 8;
 
 bool ends_with(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::vector<std::int64_t> ids_of(const std::vector<store::Record>& records) {
-    std::vector<std::int64_t> ids;
-    ids.reserve(records.size());
-    for (const auto& r : records)
-        ids.push_back(r.id);
-    return ids;
 }
 
 }  // namespace
@@ -184,103 +170,6 @@ void Uplink::on_event(const mqtt::Event& event) {
                 on_downstream(event.topic, event.payload);
             return;
     }
-}
-
-void Uplink::on_downstream(const std::string& topic, const std::string& payload) {
-    const char* what = topic == topics_.disable()  ? "disabled"
-                       : topic == topics_.enable() ? "enabled"
-                       : topic == topics_.remove() ? "deleted"
-                                                   : nullptr;
-    if (!what) return;
-    const auto req = enos::parse_downstream(payload);
-    if (!req) {
-        util::log_warning("uplink: unreadable request on " + topic);
-        return;
-    }
-    std::string devices;
-    for (const auto& d : req->devices)
-        devices += (devices.empty() ? "" : ", ") + d;
-    util::log_notice(std::string("uplink: the cloud ") + what +
-                     " sub-devices: " + (devices.empty() ? "none named" : devices));
-    // The hub expects every downstream request answered; an unanswered one is sent again.
-    client_.publish(enos::Topics::reply_of(topic), enos::encode_ack(req->id));
-}
-
-void Uplink::set_device_online(const std::string& name, bool online) {
-    const bool logout = sessions_.set_online(name, online);
-    if (state_ != State::Ready) return;
-    if (logout) {
-        const SubDevice* d = nullptr;
-        for (const auto& s : settings_.subdevices)
-            if (s.name == name) d = &s;
-        if (d)
-            client_.publish(topics_.logout(),
-                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
-    }
-    if (online) send_logins();
-}
-
-void Uplink::send_logins() {
-    if (state_ != State::Ready) return;
-    // At most 100 sub-devices a request (the hub allows 200 online per gateway by default).
-    for (;;) {
-        const auto devices = sessions_.take_logins(100);
-        if (devices.empty()) return;
-        std::vector<enos::SubDeviceKeys> keys;
-        PendingLogin pending;
-        pending.sent_mono = clock_.mono_ms();
-        for (const auto* d : devices) {
-            keys.push_back({d->product_key, d->device_key, d->secret});
-            pending.names.push_back(d->name);
-        }
-        const std::string id = std::to_string(next_request_id_++);
-        const std::string client_id = settings_.product_key + "." + settings_.device_key;
-        if (!client_.publish(topics_.login_batch(), enos::encode_login_batch(id, client_id, clock_.wall_ms(), keys))) {
-            sessions_.login_failed(pending.names);
-            retry_logins_later();
-            return;
-        }
-        pending_logins_.emplace(id, std::move(pending));
-    }
-}
-
-void Uplink::retry_logins_later() {
-    login_retry_at_mono_ = std::min(login_retry_at_mono_, clock_.mono_ms() + login_backoff_.next_ms());
-}
-
-void Uplink::on_login_reply(const std::string& payload) {
-    const auto reply = enos::parse_login_batch_reply(payload);
-    if (!reply) {
-        util::log_warning("uplink: unreadable login reply");
-        return;
-    }
-    auto it = pending_logins_.find(reply->id);
-    if (it == pending_logins_.end()) return;
-    const PendingLogin pending = std::move(it->second);
-    pending_logins_.erase(it);
-    if (reply->code == 200) {
-        for (const auto& n : pending.names)
-            sessions_.login_result_by_name(n, 200);
-        login_backoff_.reset();
-        util::log_info("uplink: " + std::to_string(pending.names.size()) + " sub-devices logged in");
-        return;
-    }
-    if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
-        for (const auto& [pk, dk] : reply->logged_in)
-            sessions_.login_result(pk, dk, 200);
-        for (const auto& [keys, code] : reply->failed) {
-            sessions_.login_result(keys.first, keys.second, code);
-            util::log_warning("uplink: sub-device " + keys.first + "/" + keys.second + " refused login with code " +
-                              std::to_string(code) + "; its records go with allowOfflineSubDevice");
-        }
-        sessions_.login_failed(pending.names);  // those the reply did not mention: try again
-        retry_logins_later();
-        return;
-    }
-    util::log_warning("uplink: login of " + std::to_string(pending.names.size()) + " sub-devices answered " +
-                      std::to_string(reply->code) + "; trying again later");
-    sessions_.login_failed(pending.names);
-    retry_logins_later();
 }
 
 void Uplink::on_records_committed() {
@@ -451,202 +340,6 @@ void Uplink::on_reply(const std::string& topic, const std::string& payload) {
                           (reply->message.empty() ? std::string() : " (" + reply->message + ")"));
     handle_reply(std::move(entry), reply->code);
     fill_window();
-}
-
-void Uplink::handle_reply(InFlight entry, int code) {
-    Batch& batch = entry.batch;
-    switch (enos::classify(code)) {
-        case enos::ReplyAction::Delete: {
-            const auto n = batch.records.size();
-            for (const auto& r : batch.records)
-                if (!suspects_.empty()) suspects_.erase(r.device);
-            if (!unbound_.empty()) {
-                auto it = unbound_.find(batch.records.front().device);
-                if (it != unbound_.end()) {
-                    const bool skipped = it->second.skipped;
-                    util::log_notice("uplink: device=" + it->first + " accepted again by the hub");
-                    unbound_.erase(it);
-                    if (skipped) reread_store();
-                }
-            }
-            store_.remove(ids_of(batch.records));
-            stats_.delivered += n;
-            retry_backoff_.reset();
-            // Restore a halved byte limit slowly: one eighth of the configured limit per success.
-            byte_limit_ = std::min<std::size_t>(settings_.uplink.batch_max_bytes,
-                                                byte_limit_ + settings_.uplink.batch_max_bytes / 8);
-            const std::int64_t now = clock_.mono_ms();
-            delivered_samples_.emplace_back(now, n);
-            while (!delivered_samples_.empty() && now - delivered_samples_.front().first > kDrainWindowMs)
-                delivered_samples_.pop_front();
-            return;
-        }
-        case enos::ReplyAction::Bisect:
-        case enos::ReplyAction::Relogin:
-            if (enos::classify(code) == enos::ReplyAction::Relogin && !entry.allow_offline) {
-                // The batch relied on sessions the hub no longer has: log those devices in again
-                // and resend; without sessions the batch goes with allowOfflineSubDevice.
-                for (const auto& r : batch.records)
-                    sessions_.lost(r.device);
-                send_logins();
-                retry_later(std::move(batch));
-                return;
-            }
-            if (enos::classify(code) == enos::ReplyAction::Relogin &&
-                std::all_of(batch.records.begin(), batch.records.end(),
-                            [&](const store::Record& r) { return r.device == batch.records.front().device; })) {
-                // One device, refused although offline devices were allowed: it is not bound to
-                // this gateway. Not a property of the records: hold them, keep the others going.
-                hold_unbound(std::move(batch));
-                return;
-            }
-            if (batch.records.size() == 1) {
-                const auto& r = batch.records.front();
-                util::log_warning("uplink: record of device=" + r.device + " time=" + std::to_string(r.time_ms) +
-                                  " refused with code " + std::to_string(code) + "; moved to dead letters");
-                store_.dead_letter({r.id}, "code_" + std::to_string(code), code);
-                ++stats_.dead_lettered;
-                ++suspects_[r.device].strikes;
-                return;
-            }
-            if (enos::classify(code) == enos::ReplyAction::Bisect && condemn(batch, code)) return;
-            split_and_retry(std::move(batch));
-            return;
-        case enos::ReplyAction::Shrink:
-            if (batch.records.size() == 1) {
-                store_.dead_letter({batch.records.front().id}, "code_1008", code);
-                ++stats_.dead_lettered;
-                return;
-            }
-            byte_limit_ = std::max<std::size_t>(1, byte_limit_ / 2);
-            split_and_retry(std::move(batch));
-            return;
-        case enos::ReplyAction::Retry:
-            retry_later(std::move(batch));
-            return;
-    }
-}
-
-void Uplink::retry_later(Batch batch) {
-    batch.due_mono = clock_.mono_ms() + retry_backoff_.next_ms();
-    retry_.push_back(std::move(batch));
-}
-
-void Uplink::hold_unbound(Batch batch) {
-    const std::string device = batch.records.front().device;
-    Unbound& u = unbound_[device];
-    if (u.batch.records.empty()) {
-        util::log_warning("uplink: device=" + device + ": the hub refuses its records (1212: not bound to this " +
-                          "gateway?); holding them and trying again with back-off");
-    }
-    for (auto& r : batch.records) {
-        if (u.batch.records.size() < settings_.uplink.batch_max_records)
-            u.batch.records.push_back(std::move(r));
-        else
-            u.skipped = true;
-    }
-    u.batch.resume = batch.resume;
-    u.delay_ms = std::clamp<std::int64_t>(u.delay_ms * 2, settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms);
-    u.due_mono = clock_.mono_ms() + u.delay_ms;
-}
-
-void Uplink::reread_store() {
-    // Records were left behind the cursors: read everything still stored again, as backfill.
-    // What is in flight may go twice; the cloud keeps one value per device, point and time.
-    backlog_cursor_ = 0;
-    backlog_end_ = live_cursor_ + 1;
-    backlog_more_ = true;
-}
-
-void Uplink::isolate_suspects(Batch& batch) {
-    if (!unbound_.empty()) {
-        std::vector<store::Record> keep;
-        keep.reserve(batch.records.size());
-        for (auto& r : batch.records) {
-            auto it = unbound_.find(r.device);
-            if (it == unbound_.end()) {
-                keep.push_back(std::move(r));
-            } else if (it->second.batch.records.size() < settings_.uplink.batch_max_records) {
-                it->second.batch.records.push_back(std::move(r));
-            } else {
-                it->second.skipped = true;  // stays in the store
-            }
-        }
-        batch.records = std::move(keep);
-    }
-    if (suspects_.empty()) return;
-    // Records of a device already caught sending refused records travel in batches of their
-    // own: they cannot make the good devices' batches fail, and gathered to full batches they
-    // cost few round trips however many there are.
-    std::vector<store::Record> keep;
-    keep.reserve(batch.records.size());
-    for (auto& r : batch.records) {
-        if (suspects_.count(r.device) == 0) {
-            keep.push_back(std::move(r));
-            continue;
-        }
-        Batch& held = held_[r.device + (batch.resume ? "|resume" : "|post")];
-        held.resume = batch.resume;
-        held.records.push_back(std::move(r));
-    }
-    batch.records = std::move(keep);
-    flush_held(false);
-}
-
-void Uplink::flush_held(bool all) {
-    for (auto it = held_.begin(); it != held_.end();) {
-        if (all || it->second.records.size() >= settings_.uplink.batch_max_records) {
-            it->second.due_mono = clock_.mono_ms();
-            retry_.push_front(std::move(it->second));
-            it = held_.erase(it);
-        } else {
-            ++it;
-        }
-    }
-}
-
-bool Uplink::condemn(Batch& batch, int code) {
-    const std::string& device = batch.records.front().device;
-    for (const auto& r : batch.records)
-        if (r.device != device) return false;
-    auto it = suspects_.find(device);
-    if (it == suspects_.end() || it->second.strikes < kCondemnAfter) return false;
-    if (++it->second.condemned % kProbeEvery == 0) return false;  // bisect this one: fixed yet?
-    std::vector<std::int64_t> ids;
-    ids.reserve(batch.records.size());
-    for (const auto& r : batch.records)
-        ids.push_back(r.id);
-    util::log_warning("uplink: device=" + device + ": every record refused again (code " + std::to_string(code) +
-                      "); " + std::to_string(ids.size()) + " records moved to dead letters without bisection");
-    store_.dead_letter(ids, "code_" + std::to_string(code), code);
-    stats_.dead_lettered += ids.size();
-    return true;
-}
-
-void Uplink::split_and_retry(Batch batch) {
-    // Split along devices first: a bad record usually means a misconfigured device, and a half
-    // that holds whole devices isolates it in fewer round trips.
-    std::vector<store::Record>& recs = batch.records;
-    std::vector<std::string> devices;
-    for (const auto& r : recs)
-        if (std::find(devices.begin(), devices.end(), r.device) == devices.end()) devices.push_back(r.device);
-    Batch first;
-    Batch second;
-    first.resume = second.resume = batch.resume;
-    if (devices.size() > 1) {
-        const std::set<std::string> left(devices.begin(), devices.begin() + static_cast<long>(devices.size() / 2));
-        for (auto& r : recs)
-            (left.count(r.device) ? first : second).records.push_back(std::move(r));
-    } else {
-        const auto half = static_cast<long>(recs.size() / 2);
-        first.records.assign(std::make_move_iterator(recs.begin()), std::make_move_iterator(recs.begin() + half));
-        second.records.assign(std::make_move_iterator(recs.begin() + half), std::make_move_iterator(recs.end()));
-    }
-    const std::int64_t now = clock_.mono_ms();
-    first.due_mono = second.due_mono = now;
-    // To the front, oldest half first: isolating the bad record goes before anything new.
-    retry_.push_front(std::move(second));
-    retry_.push_front(std::move(first));
 }
 
 void Uplink::check_timeouts() {

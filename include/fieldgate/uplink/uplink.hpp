@@ -74,6 +74,9 @@ public:
     UplinkStats stats() const;
 
 private:
+    /// The window over which drain_rate_per_s is measured.
+    static constexpr std::int64_t kDrainWindowMs = 10'000;
+
     enum class State { Idle, Connecting, Subscribing, Ready, Waiting };
     enum class Source { Live, Backlog, Retry };
 

@@ -1,0 +1,106 @@
+// The uplink's side of the sub-device sessions and the cloud's downstream requests.
+#include "fieldgate/enos/batch.hpp"
+#include "fieldgate/enos/session.hpp"
+#include "fieldgate/uplink/uplink.hpp"
+#include "fieldgate/util/log.hpp"
+
+namespace fieldgate::uplink {
+
+void Uplink::on_downstream(const std::string& topic, const std::string& payload) {
+    const char* what = topic == topics_.disable()  ? "disabled"
+                       : topic == topics_.enable() ? "enabled"
+                       : topic == topics_.remove() ? "deleted"
+                                                   : nullptr;
+    if (!what) return;
+    const auto req = enos::parse_downstream(payload);
+    if (!req) {
+        util::log_warning("uplink: unreadable request on " + topic);
+        return;
+    }
+    std::string devices;
+    for (const auto& d : req->devices)
+        devices += (devices.empty() ? "" : ", ") + d;
+    util::log_notice(std::string("uplink: the cloud ") + what +
+                     " sub-devices: " + (devices.empty() ? "none named" : devices));
+    // The hub expects every downstream request answered; an unanswered one is sent again.
+    client_.publish(enos::Topics::reply_of(topic), enos::encode_ack(req->id));
+}
+
+void Uplink::set_device_online(const std::string& name, bool online) {
+    const bool logout = sessions_.set_online(name, online);
+    if (state_ != State::Ready) return;
+    if (logout) {
+        const SubDevice* d = nullptr;
+        for (const auto& s : settings_.subdevices)
+            if (s.name == name) d = &s;
+        if (d)
+            client_.publish(topics_.logout(),
+                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
+    }
+    if (online) send_logins();
+}
+
+void Uplink::send_logins() {
+    if (state_ != State::Ready) return;
+    // At most 100 sub-devices a request (the hub allows 200 online per gateway by default).
+    for (;;) {
+        const auto devices = sessions_.take_logins(100);
+        if (devices.empty()) return;
+        std::vector<enos::SubDeviceKeys> keys;
+        PendingLogin pending;
+        pending.sent_mono = clock_.mono_ms();
+        for (const auto* d : devices) {
+            keys.push_back({d->product_key, d->device_key, d->secret});
+            pending.names.push_back(d->name);
+        }
+        const std::string id = std::to_string(next_request_id_++);
+        const std::string client_id = settings_.product_key + "." + settings_.device_key;
+        if (!client_.publish(topics_.login_batch(), enos::encode_login_batch(id, client_id, clock_.wall_ms(), keys))) {
+            sessions_.login_failed(pending.names);
+            retry_logins_later();
+            return;
+        }
+        pending_logins_.emplace(id, std::move(pending));
+    }
+}
+
+void Uplink::retry_logins_later() {
+    login_retry_at_mono_ = std::min(login_retry_at_mono_, clock_.mono_ms() + login_backoff_.next_ms());
+}
+
+void Uplink::on_login_reply(const std::string& payload) {
+    const auto reply = enos::parse_login_batch_reply(payload);
+    if (!reply) {
+        util::log_warning("uplink: unreadable login reply");
+        return;
+    }
+    auto it = pending_logins_.find(reply->id);
+    if (it == pending_logins_.end()) return;
+    const PendingLogin pending = std::move(it->second);
+    pending_logins_.erase(it);
+    if (reply->code == 200) {
+        for (const auto& n : pending.names)
+            sessions_.login_result_by_name(n, 200);
+        login_backoff_.reset();
+        util::log_info("uplink: " + std::to_string(pending.names.size()) + " sub-devices logged in");
+        return;
+    }
+    if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
+        for (const auto& [pk, dk] : reply->logged_in)
+            sessions_.login_result(pk, dk, 200);
+        for (const auto& [keys, code] : reply->failed) {
+            sessions_.login_result(keys.first, keys.second, code);
+            util::log_warning("uplink: sub-device " + keys.first + "/" + keys.second + " refused login with code " +
+                              std::to_string(code) + "; its records go with allowOfflineSubDevice");
+        }
+        sessions_.login_failed(pending.names);  // those the reply did not mention: try again
+        retry_logins_later();
+        return;
+    }
+    util::log_warning("uplink: login of " + std::to_string(pending.names.size()) + " sub-devices answered " +
+                      std::to_string(reply->code) + "; trying again later");
+    sessions_.login_failed(pending.names);
+    retry_logins_later();
+}
+
+}  // namespace fieldgate::uplink
