@@ -41,7 +41,8 @@ def main():
     fgharness.BIN = os.path.join(os.path.abspath(args.build), "bin")
     conf = os.path.join(SOURCE, "conf", "demo", "fieldgate.ini")
     os.makedirs(DEMO_DIR, exist_ok=True)
-    for stale in ("buffer.db", "buffer.db-wal", "buffer.db-shm", "cloud-records.jsonl"):
+    stale_logs = [f for f in os.listdir(DEMO_DIR) if f.endswith(".log")]
+    for stale in ["buffer.db", "buffer.db-wal", "buffer.db-shm", "cloud-records.jsonl"] + stale_logs:
         try:
             os.unlink(os.path.join(DEMO_DIR, stale))
         except FileNotFoundError:

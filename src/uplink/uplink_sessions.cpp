@@ -82,7 +82,7 @@ void Uplink::on_login_reply(const std::string& payload) {
         for (const auto& n : pending.names)
             sessions_.login_result_by_name(n, 200);
         login_backoff_.reset();
-        util::log_info("uplink: " + std::to_string(pending.names.size()) + " sub-devices logged in");
+        util::log_info("uplink: logged in " + std::to_string(pending.names.size()) + " sub-device(s)");
         return;
     }
     if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
