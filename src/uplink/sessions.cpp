@@ -42,19 +42,24 @@ std::vector<const SubDevice*> Sessions::take_logins(std::size_t max) {
     return out;
 }
 
-void Sessions::login_result(const std::string& product_key, const std::string& device_key, int code) {
+const SubDevice* Sessions::login_result(const std::string& product_key, const std::string& device_key, int code) {
     for (auto& [name, e] : by_name_) {
         if (e.device.product_key != product_key || e.device.device_key != device_key) continue;
-        if (e.state != State::LoggingIn) return;  // went offline meanwhile, or a late answer
+        if (e.state != State::LoggingIn) {
+            // Went offline while its login was on the way: the hub has it online now.
+            return code == 200 && !e.online ? &e.device : nullptr;
+        }
         e.state = code == 200 ? State::LoggedIn : State::Refused;
         e.refused_code = code == 200 ? 0 : code;
-        return;
+        return nullptr;
     }
+    return nullptr;
 }
 
-void Sessions::login_result_by_name(const std::string& name, int code) {
+const SubDevice* Sessions::login_result_by_name(const std::string& name, int code) {
     auto it = by_name_.find(name);
-    if (it != by_name_.end()) login_result(it->second.device.product_key, it->second.device.device_key, code);
+    if (it == by_name_.end()) return nullptr;
+    return login_result(it->second.device.product_key, it->second.device.device_key, code);
 }
 
 void Sessions::login_failed(const std::vector<std::string>& names) {

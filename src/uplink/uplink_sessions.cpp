@@ -78,16 +78,22 @@ void Uplink::on_login_reply(const std::string& payload) {
     if (it == pending_logins_.end()) return;
     const PendingLogin pending = std::move(it->second);
     pending_logins_.erase(it);
+    // A device that went offline while its login was on the way is now online at the hub.
+    auto log_out_if_gone = [this](const SubDevice* d) {
+        if (d)
+            client_.publish(topics_.logout(),
+                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
+    };
     if (reply->code == 200) {
         for (const auto& n : pending.names)
-            sessions_.login_result_by_name(n, 200);
+            log_out_if_gone(sessions_.login_result_by_name(n, 200));
         login_backoff_.reset();
         util::log_info("uplink: logged in " + std::to_string(pending.names.size()) + " sub-device(s)");
         return;
     }
     if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
         for (const auto& [pk, dk] : reply->logged_in)
-            sessions_.login_result(pk, dk, 200);
+            log_out_if_gone(sessions_.login_result(pk, dk, 200));
         for (const auto& [keys, code] : reply->failed) {
             sessions_.login_result(keys.first, keys.second, code);
             util::log_warning("uplink: sub-device " + keys.first + "/" + keys.second + " refused login with code " +

@@ -30,10 +30,11 @@ public:
     bool set_online(const std::string& name, bool online);
     /// Online devices without a session, marked LoggingIn: the next login batch (at most `max`).
     std::vector<const SubDevice*> take_logins(std::size_t max);
-    /// The outcome of a login for (pk, dk): 200 logs in, any other code refuses.
-    void login_result(const std::string& product_key, const std::string& device_key, int code);
+    /// The outcome of a login for (pk, dk): 200 logs in, any other code refuses. Returns the
+    /// device when the hub logged it in after it went offline: it must be logged out again.
+    const SubDevice* login_result(const std::string& product_key, const std::string& device_key, int code);
     /// The same, by [device.*] name (a 200 for a whole login batch).
-    void login_result_by_name(const std::string& name, int code);
+    const SubDevice* login_result_by_name(const std::string& name, int code);
     /// A login request got no usable answer: its devices may be tried again.
     void login_failed(const std::vector<std::string>& names);
     /// The hub says a device has no session (1212): it will be logged in again.

@@ -621,3 +621,14 @@ TEST(Uplink, a_device_the_hub_does_not_know_is_held_apart_and_never_stalls_the_o
     LONGS_EQUAL(0, store.records.size());
     LONGS_EQUAL(400, up->stats().delivered);
 }
+
+TEST(UplinkSessions, a_device_gone_offline_while_its_login_was_on_the_way_is_logged_out_again) {
+    up->set_device_online("m1", true);
+    connect();
+    const auto login = on("/combine/login/batch")[0];
+    up->set_device_online("m1", false);  // before the answer
+    LONGS_EQUAL(0, on("/combine/logout").size());
+    answer(login, "_reply", 200);
+    LONGS_EQUAL(1, on("/combine/logout").size());
+    STRCMP_EQUAL("logged_out", up->session_of("m1").c_str());
+}
