@@ -172,9 +172,7 @@ struct Daemon::Impl {
 
     std::string handle_control(const std::string& request) {
         take_readings();  // the registry is as fresh as the last poll
-        const auto st = store->stats();
-        const auto up = uplink->stats();
-        if (request == "status") return compact(status_json(inputs(st, up)));
+        if (request == "status") return compact(status_json(inputs(store->stats(), uplink->stats())));
         if (request.rfind("values ", 0) == 0) {
             const std::string name = request.substr(7);
             for (std::size_t i = 0; i < cfg->devices.size(); ++i) {

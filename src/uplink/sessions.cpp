@@ -17,18 +17,18 @@ void Sessions::reset() {
     }
 }
 
-bool Sessions::set_online(const std::string& name, bool online) {
+const SubDevice* Sessions::set_online(const std::string& name, bool online) {
     auto it = by_name_.find(name);
-    if (it == by_name_.end()) return false;
+    if (it == by_name_.end()) return nullptr;
     Entry& e = it->second;
     e.online = online;
     if (online) {
         if (e.state == State::Refused) e.state = State::LoggedOut;  // back on the bus: try once more
-        return false;
+        return nullptr;
     }
     const bool was_in = e.state == State::LoggedIn;
     if (e.state != State::Refused) e.state = State::LoggedOut;
-    return was_in;
+    return was_in ? &e.device : nullptr;
 }
 
 std::vector<const SubDevice*> Sessions::take_logins(std::size_t max) {

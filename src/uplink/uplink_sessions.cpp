@@ -27,17 +27,16 @@ void Uplink::on_downstream(const std::string& topic, const std::string& payload)
 }
 
 void Uplink::set_device_online(const std::string& name, bool online) {
-    const bool logout = sessions_.set_online(name, online);
-    if (state_ != State::Ready) return;
-    if (logout) {
-        const SubDevice* d = nullptr;
-        for (const auto& s : settings_.subdevices)
-            if (s.name == name) d = &s;
-        if (d)
-            client_.publish(topics_.logout(),
-                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
-    }
+    const SubDevice* gone = sessions_.set_online(name, online);
+    if (state_ != State::Ready) return;  // no connection: the hub holds no session anyway
+    publish_logout(gone);
     if (online) send_logins();
+}
+
+void Uplink::publish_logout(const SubDevice* device) {
+    if (!device) return;
+    client_.publish(topics_.logout(),
+                    enos::encode_logout(std::to_string(next_request_id_++), device->product_key, device->device_key));
 }
 
 void Uplink::send_logins() {
@@ -78,22 +77,18 @@ void Uplink::on_login_reply(const std::string& payload) {
     if (it == pending_logins_.end()) return;
     const PendingLogin pending = std::move(it->second);
     pending_logins_.erase(it);
-    // A device that went offline while its login was on the way is now online at the hub.
-    auto log_out_if_gone = [this](const SubDevice* d) {
-        if (d)
-            client_.publish(topics_.logout(),
-                            enos::encode_logout(std::to_string(next_request_id_++), d->product_key, d->device_key));
-    };
+    // A device that went offline while its login was on the way is now online at the hub:
+    // login_result names it, and it is logged out again.
     if (reply->code == 200) {
         for (const auto& n : pending.names)
-            log_out_if_gone(sessions_.login_result_by_name(n, 200));
+            publish_logout(sessions_.login_result_by_name(n, 200));
         login_backoff_.reset();
         util::log_info("uplink: logged in " + std::to_string(pending.names.size()) + " sub-device(s)");
         return;
     }
     if (reply->code == 723 && (!reply->logged_in.empty() || !reply->failed.empty())) {
         for (const auto& [pk, dk] : reply->logged_in)
-            log_out_if_gone(sessions_.login_result(pk, dk, 200));
+            publish_logout(sessions_.login_result(pk, dk, 200));
         for (const auto& [keys, code] : reply->failed) {
             sessions_.login_result(keys.first, keys.second, code);
             util::log_warning("uplink: sub-device " + keys.first + "/" + keys.second + " refused login with code " +

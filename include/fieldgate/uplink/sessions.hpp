@@ -25,9 +25,9 @@ public:
 
     /// The gateway's connection is new (or gone): the hub holds no session now.
     void reset();
-    /// A device's bus health changed. Returns true when it was logged in and must be logged
-    /// out in the cloud now (it went offline); the session is then LoggedOut.
-    bool set_online(const std::string& name, bool online);
+    /// A device's bus health changed. Returns the device when it was logged in and must be
+    /// logged out in the cloud now (it went offline); the session is then LoggedOut.
+    const SubDevice* set_online(const std::string& name, bool online);
     /// Online devices without a session, marked LoggingIn: the next login batch (at most `max`).
     std::vector<const SubDevice*> take_logins(std::size_t max);
     /// The outcome of a login for (pk, dk): 200 logs in, any other code refuses. Returns the

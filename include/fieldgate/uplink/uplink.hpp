@@ -105,6 +105,7 @@ private:
     void on_reply(const std::string& topic, const std::string& payload);
     void on_downstream(const std::string& topic, const std::string& payload);
     void send_logins();
+    void publish_logout(const SubDevice* device);
     void on_login_reply(const std::string& payload);
     void retry_logins_later();
     void handle_reply(InFlight entry, int code);

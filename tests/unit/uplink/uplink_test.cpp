@@ -107,17 +107,28 @@ mqtt::Event event(mqtt::Event::Kind k) {
 
 }  // namespace
 
-TEST_GROUP(Uplink) {
+// What both groups share: the fakes, the gateway's identity, and a connection up to SUBACK.
+TEST_BASE(UplinkHarness) {
     util::FakeClock clock;
     FakeClient client;
     FakeStore store;
     uplink::Settings settings;
     std::unique_ptr<uplink::Uplink> up;
 
-    void setup() override {
+    UplinkHarness() {
         settings.product_key = "gwPk";
         settings.device_key = "gwDk";
         settings.secret = "gwSecret";
+    }
+    void connect() {
+        up->start();
+        up->on_event(event(mqtt::Event::Kind::Connected));
+        up->on_event(event(mqtt::Event::Kind::Subscribed));
+    }
+};
+
+TEST_GROUP_BASE(Uplink, UplinkHarness) {
+    void setup() override {
         settings.mqtt.uri = "tcp://127.0.0.1:1";
         settings.uplink.inflight = 2;
         settings.uplink.batch_max_records = 3;
@@ -128,11 +139,6 @@ TEST_GROUP(Uplink) {
     }
     void make() {
         up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7);
-    }
-    void connect() {
-        up->start();
-        up->on_event(event(mqtt::Event::Kind::Connected));
-        up->on_event(event(mqtt::Event::Kind::Subscribed));
     }
     void reply(const Published& p, int code) {
         const Json::Value req = parse(p.payload);
@@ -449,43 +455,28 @@ TEST(Uplink, a_store_holding_only_a_suspect_device_records_never_sends_an_empty_
         CHECK(parse(p.payload)["params"].size() > 0);
 }
 
-TEST_GROUP(UplinkSessions) {
-    util::FakeClock clock;
-    FakeClient client;
-    FakeStore store;
-    uplink::Settings settings;
-    std::unique_ptr<uplink::Uplink> up;
-
-    void setup() override {
-        settings.product_key = "gwPk";
-        settings.device_key = "gwDk";
-        settings.secret = "gwSecret";
-        settings.uplink.inflight = 2;
-        settings.uplink.reply_timeout_ms = 10'000;
-        settings.subdevices = {{"m1", "p", "m1", "s1"}, {"m2", "p", "m2", "s2"}};
-        up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 3);
-    }
-    void connect() {
-        up->start();
-        up->on_event(event(mqtt::Event::Kind::Connected));
-        up->on_event(event(mqtt::Event::Kind::Subscribed));
-    }
-    std::vector<Published> on(const std::string& suffix) const {
-        std::vector<Published> out;
-        for (const auto& p : client.published)
-            if (p.topic.size() >= suffix.size() &&
-                p.topic.compare(p.topic.size() - suffix.size(), suffix.size(), suffix) == 0)
-                out.push_back(p);
-        return out;
-    }
-    void answer(const Published& p, const std::string& reply_suffix, int code, const std::string& data = "{}") {
-        mqtt::Event e = event(mqtt::Event::Kind::Message);
-        e.topic = p.topic + reply_suffix;
-        e.payload = "{\"id\":\"" + parse(p.payload)["id"].asString() + "\",\"code\":" + std::to_string(code) +
-                    ",\"data\":" + data + "}";
-        up->on_event(e);
-    }
-};
+TEST_GROUP_BASE(UplinkSessions, UplinkHarness){void setup() override{settings.uplink.inflight = 2;
+settings.uplink.reply_timeout_ms = 10'000;
+settings.subdevices = {{"m1", "p", "m1", "s1"}, {"m2", "p", "m2", "s2"}};
+up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 3);
+}
+std::vector<Published> on(const std::string& suffix) const {
+    std::vector<Published> out;
+    for (const auto& p : client.published)
+        if (p.topic.size() >= suffix.size() &&
+            p.topic.compare(p.topic.size() - suffix.size(), suffix.size(), suffix) == 0)
+            out.push_back(p);
+    return out;
+}
+void answer(const Published& p, const std::string& reply_suffix, int code, const std::string& data = "{}") {
+    mqtt::Event e = event(mqtt::Event::Kind::Message);
+    e.topic = p.topic + reply_suffix;
+    e.payload = "{\"id\":\"" + parse(p.payload)["id"].asString() + "\",\"code\":" + std::to_string(code) +
+                ",\"data\":" + data + "}";
+    up->on_event(e);
+}
+}
+;
 
 TEST(UplinkSessions, online_subdevices_are_logged_in_in_one_signed_batch_after_connect) {
     up->set_device_online("m1", true);
