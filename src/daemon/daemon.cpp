@@ -141,9 +141,8 @@ struct Daemon::Impl {
             if (!registry || r.device >= cfg->devices.size()) continue;
             const bool was_online = registry->at(r.device).online;
             registry->update(r);
-            if (uplink &&
-                (r.online != was_online || registry->at(r.device).polls_ok + registry->at(r.device).polls_failed == 1))
-                uplink->set_device_online(cfg->devices[r.device].name, r.online);
+            // Sessions start offline, like the registry: only a change has something to say.
+            if (uplink && r.online != was_online) uplink->set_device_online(cfg->devices[r.device].name, r.online);
             if (!r.ok) continue;
             const config::Device& d = cfg->devices[r.device];
             ++readings_total;
