@@ -226,12 +226,12 @@ class CloudSim:
     """fieldgate-cloud-sim with its own INI; records() reads what it accepted."""
 
     def __init__(self, workdir, broker_uri, devices, gw=("gwPk", "gwDk"), product="meterPk", faults=None,
-                 extra_products=""):
+                 extra_products="", points=DEMO_PRODUCT):
         self.records_path = os.path.join(workdir, "cloud-records.jsonl")
         self.stats_path = os.path.join(workdir, "cloud-stats.json")
         text = ("[hub]\nbroker = %s\nrecords = %s\n\n[gateway]\nproduct_key = %s\ndevice_key = %s\n"
                 "device_secret = gwSecret\n\n[product.%s]\n%s\n%s"
-                % (broker_uri, self.records_path, gw[0], gw[1], product, DEMO_PRODUCT, extra_products))
+                % (broker_uri, self.records_path, gw[0], gw[1], product, points, extra_products))
         for name, pk in devices:
             text += "\n[device.%s]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = %sSecret\n" % (name, pk, name, name)
         if faults:
@@ -291,6 +291,34 @@ def check_demo_record(rec, seed):
     # Stamped when the first block's reply arrived: at or after the served time, well within a poll.
     served_ms = tick * 100
     assert served_ms - 100 <= rec["time"] < served_ms + 2000, where + " (tick %d)" % tick
+
+
+def cpu_by_thread(pid):
+    """On-CPU seconds of a process by thread name (/proc/PID/task/*/schedstat, ns precision);
+    bus threads, named "bus:...", are counted together."""
+    out = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+                name = f.read().strip()
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                ns = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue  # a thread that ended meanwhile
+        key = "bus threads" if name.startswith("bus:") else name
+        out[key] = out.get(key, 0.0) + ns / 1e9
+    return out
+
+
+def cpu_s(pid):
+    """On-CPU seconds of every thread of a process; from /proc/PID/stat in clock ticks (10 ms)
+    where the kernel keeps no schedstat."""
+    threads = cpu_by_thread(pid)
+    if threads:
+        return sum(threads.values())
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
 
 
 class Stack:
