@@ -1,0 +1,52 @@
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+
+namespace fieldgate::modbus {
+
+/// One element of a value to be written, as the request gave it (a JSON scalar). Integers keep
+/// their exact value (Int for negatives, Uint otherwise) so 64-bit values never pass through a
+/// double; Double is any other JSON number.
+struct WriteElement {
+    enum class Kind { Bool, Int, Uint, Double, String };
+    Kind kind = Kind::Uint;
+    bool b = false;
+    std::int64_t i = 0;
+    std::uint64_t u = 0;
+    double d = 0;
+    std::string s;
+};
+
+/// A whole point's value: a scalar (one element, is_array false) or a JSON array.
+struct WriteValue {
+    bool is_array = false;
+    std::vector<WriteElement> elements;
+};
+
+/// What goes on the wire for one point: `registers` (holding, FC6 for one word, FC16 for
+/// more) or `bits` (coil, FC5 for one, FC15 for more), starting at the point's address.
+struct EncodedWrite {
+    std::vector<std::uint16_t> registers;
+    std::vector<std::uint8_t> bits;
+};
+
+struct EncodeResult {
+    bool ok = false;
+    std::string error;  ///< why the value was refused, for the 400 reply's message
+    EncodedWrite data;
+};
+
+/// The exact inverse of the decoder (decode.hpp) for one point: applies the inverse of
+/// scale/offset, checks the result fits the register type (a value out of range, not a whole
+/// number for an integer type, or not representable at the point's scale is refused, never
+/// wrapped or rounded away), and lays the words out in the point's byte order. Pure.
+/// Refuses: a value of the wrong JSON type for the point (a number for `as=string` points and
+/// strings, a string for numbers), an array for a scalar point or the wrong element count,
+/// string text longer than the point's registers or with characters beyond Latin-1, and points
+/// the decoder reads but no write can reproduce (`bit=N`, input and discrete tables).
+EncodeResult encode_write(const config::Point& point, const WriteValue& value);
+
+}  // namespace fieldgate::modbus
