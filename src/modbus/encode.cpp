@@ -358,4 +358,33 @@ EncodeResult encode_write(const config::Point& point, const util::JsonValue& val
     return r;
 }
 
+WritePlan check_set_request(const std::vector<config::Point>& points, const util::JsonValue& params) {
+    WritePlan plan;
+    if (params.kind != Kind::Object || params.members.empty()) {
+        plan.error = "params must name at least one point";
+        return plan;
+    }
+    for (const auto& [id, value] : params.members) {
+        std::size_t k = 0;
+        while (k < points.size() && points[k].id != id)
+            ++k;
+        if (k == points.size()) {
+            plan.error = "point " + id + ": unknown to this device";
+        } else if (!points[k].writable) {
+            plan.error = "point " + id + ": not writable";
+        } else {
+            EncodeResult r = encode_write(points[k], value);
+            if (r.ok) {
+                plan.writes.push_back({k, std::move(r.data)});
+                continue;
+            }
+            plan.error = std::move(r.error);
+        }
+        plan.writes.clear();
+        return plan;
+    }
+    plan.ok = true;
+    return plan;
+}
+
 }  // namespace fieldgate::modbus

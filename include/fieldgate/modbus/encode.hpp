@@ -33,4 +33,22 @@ struct EncodeResult {
 /// `as=string` points), true/false or 0/1 (coils), or an array of those for array points.
 EncodeResult encode_write(const config::Point& point, const util::JsonValue& value);
 
+/// One point of a checked set request, ready for the bus: `point` indexes the device's points.
+struct PointWrite {
+    std::size_t point = 0;
+    EncodedWrite data;
+};
+
+/// A set request checked whole before anything is written. `ok` false: nothing may be written,
+/// `error` names the first point at fault (unknown, not writable, wrong type, out of range).
+struct WritePlan {
+    bool ok = false;
+    std::string error;
+    std::vector<PointWrite> writes;  ///< in the order the request gave them
+};
+
+/// Checks every point of a set request's `params` (a JSON object of point id -> value) against
+/// the device's points and encodes each value. Pure.
+WritePlan check_set_request(const std::vector<config::Point>& points, const util::JsonValue& params);
+
 }  // namespace fieldgate::modbus

@@ -13,6 +13,7 @@ using fieldgate::config::Table;
 using fieldgate::config::ValueType;
 using fieldgate::modbus::BlockData;
 using fieldgate::modbus::encode_measurepoints;
+using fieldgate::modbus::check_set_request;
 using fieldgate::modbus::encode_write;
 using fieldgate::modbus::EncodeResult;
 using fieldgate::modbus::plan_single_reads;
@@ -231,4 +232,50 @@ TEST(Encode, read_only_tables_and_bit_points_are_refused) {
 TEST(Encode, a_json_number_for_a_wrong_kind_is_refused) {
     check_refused(point(ValueType::Int16), j(R"("5")"), "takes a JSON number");
     check_refused(point(ValueType::Int16), j("true"), "takes a JSON number");
+}
+
+TEST_GROUP(CheckSetRequest) {
+    std::vector<Point> points;
+    void setup() override {
+        Point a = point(ValueType::Float32);
+        a.id = "setpoint";
+        a.address = 10;
+        a.writable = true;
+        Point b = point(ValueType::Uint16);
+        b.id = "mode";
+        b.address = 12;
+        b.writable = true;
+        Point c = point(ValueType::Uint16);
+        c.id = "status";
+        c.address = 13;
+        points = {a, b, c};
+    }
+};
+
+TEST(CheckSetRequest, every_point_is_checked_before_any_is_accepted) {
+    auto plan = check_set_request(points, j(R"({"mode":3,"setpoint":1.5})"));
+    CHECK_TRUE(plan.ok);
+    LONGS_EQUAL(2, plan.writes.size());
+    LONGS_EQUAL(1, plan.writes[0].point);  // in the order given
+    LONGS_EQUAL(0, plan.writes[1].point);
+    LONGS_EQUAL(3, plan.writes[0].data.registers[0]);
+
+    plan = check_set_request(points, j(R"({"mode":3,"nosuch":1})"));
+    CHECK_FALSE(plan.ok);
+    CHECK_TRUE(plan.writes.empty());
+    STRCMP_EQUAL("point nosuch: unknown to this device", plan.error.c_str());
+
+    plan = check_set_request(points, j(R"({"mode":3,"status":1})"));
+    CHECK_FALSE(plan.ok);
+    STRCMP_EQUAL("point status: not writable", plan.error.c_str());
+
+    plan = check_set_request(points, j(R"({"mode":70000,"setpoint":1})"));
+    CHECK_FALSE(plan.ok);
+    STRCMP_EQUAL("point mode: 70000 out of range for uint16", plan.error.c_str());
+
+    plan = check_set_request(points, j(R"({"setpoint":"high"})"));
+    CHECK_FALSE(plan.ok);
+    STRCMP_EQUAL("point setpoint: a float32 point takes a JSON number", plan.error.c_str());
+
+    CHECK_FALSE(check_set_request(points, j("{}")).ok);
 }
