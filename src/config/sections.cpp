@@ -162,6 +162,7 @@ void read_mqtt(Fields& f, Mqtt& m) {
         }
     }
     f.duration("keepalive", m.keepalive_ms, 60 * kSecond, 300 * kSecond);
+    f.duration("connect_timeout", m.connect_timeout_ms, kSecond, 5 * kMinute);
     for (const auto& [key, out] : {std::pair<std::string_view, std::string*>{"ca_file", &m.ca_file},
                                    {"cert_file", &m.cert_file},
                                    {"key_file", &m.key_file}}) {
