@@ -103,7 +103,9 @@ void Uplink::connect_failed(const std::string& reason, bool hub_saw_it, int conn
                              : reason;
     // A week-long outage must not fill the journal: the first failure, then one line per ten
     // minutes with the count, and whenever the reason changes.
-    if (text != last_connect_error_ || connect_log_.allow(now)) {
+    const bool changed = text != last_connect_error_;
+    const bool due = connect_log_.allow(now);  // asked every time, so a new cause starts the interval
+    if (changed || due) {
         const std::string line = "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
                                  (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
                                                        : std::string());
