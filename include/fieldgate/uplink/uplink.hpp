@@ -126,6 +126,7 @@ private:
 
     State state_ = State::Idle;
     std::int64_t reconnect_at_mono_ = 0;
+    util::RateLimit read_error_log_{60'000};
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;
