@@ -454,8 +454,8 @@ def assert_every_poll_delivered(conf, cloud, sim):
     status."""
     sim.stop()
     wait_until(lambda: all(not d["online"] for d in status(conf)["devices"]), 30, "devices to go offline")
-    wait_until(lambda: status(conf)["store"]["records"] == 0 and status(conf)["uplink"]["inflight"] == 0, 60,
-               "the store to empty")
+    wait_until(lambda: (lambda st: st["store"]["records"] == 0 and st["store"]["pending_commit"] == 0 and
+                        st["uplink"]["inflight"] == 0)(status(conf)), 60, "the store to empty")
     final = status(conf)
     distinct = {}
     for rec in cloud.records():
