@@ -34,6 +34,7 @@ struct Point {
     std::optional<std::uint8_t> bit;  ///< bit=N of a register value (0..15)
     bool quality = false;             ///< wrap as {"value": v, "quality": q}
     bool as_string = false;           ///< write the number's text as a JSON string
+    bool writable = false;            ///< the cloud may set it (holding: FC6/FC16, coil: FC5/FC15)
     int line = 0;                     ///< where it was defined, for messages
 
     /// Registers (or bits, for coil/discrete) one element occupies: 1 for bits, 16-bit types and
