@@ -111,7 +111,6 @@ int Daemon::Impl::run() {
                      " running: " + std::to_string(cfg->devices.size()) + " devices on " +
                      std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
                      std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
-    warn_about_unsupported();
     sd_notify(0, "READY=1");
     publish_status();
 

@@ -57,11 +57,4 @@ void Daemon::Impl::stop_runtime() {
     mqtt.reset();  // disconnects
 }
 
-// Settings this version accepts but cannot honour yet: said once at start, not hidden.
-void Daemon::Impl::warn_about_unsupported() const {
-    for (const auto& [name, bus] : cfg->buses)
-        if (bus.type == config::BusType::Rtu)
-            util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
-}
-
 }  // namespace fieldgate::daemon

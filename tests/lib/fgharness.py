@@ -293,7 +293,7 @@ class SerialPair:
     def start(self):
         self.proc = Proc("socat-" + self.name, [shutil.which("socat") or "/usr/bin/socat", "-d", "-d",
                                                 "pty,rawer,link=" + self.daemon_end,
-                                                "pty,rawer,link=" + self.sim_end], self.workdir)
+                                                "pty,rawer,link=" + self.sim_end], self.workdir, strict=False)
         wait_until(lambda: (os.path.exists(self.daemon_end) and os.path.exists(self.sim_end)) or not self.proc.alive(),
                    10, "socat to make the pty pair")
         if not self.proc.alive():
