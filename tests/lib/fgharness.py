@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -399,6 +400,11 @@ def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), mode
                  "bus = %s\nunit_id = %d\ninterval = 1s\noffline_after = 2\nprobe_max = 2s\n%s\n"
                  % (name, pk, name, name, bus, unit, device_extra))
     return write(os.path.join(workdir, "fieldgate.ini"), text)
+
+
+def f32(x):
+    """A double rounded to float32, as the simulator does."""
+    return struct.unpack(">f", struct.pack(">f", x))[0]
 
 
 def check_demo_record(rec, seed):
