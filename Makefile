@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb
+.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -36,7 +36,10 @@ footprint: all
 drain: all
 	@python3 bench/drain --build $(BUILD)
 
-bench: footprint drain
+acquisition: all
+	@python3 bench/acquisition --build $(BUILD)
+
+bench: footprint drain acquisition
 
 # The Debian package for this machine's architecture, in $(BUILD)/.
 deb: configure

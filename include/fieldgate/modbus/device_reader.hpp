@@ -46,6 +46,7 @@ public:
 
 private:
     enum class Pass { Done, Again };
+    std::size_t points_in_block(std::size_t block) const;
     Pass read_blocks(ModbusTransport& transport, const util::Clock& clock, DeviceRead& out);
     /// Handles a block's failure; false when the poll cannot go on.
     bool on_block_failure(ModbusTransport& transport, const ReadBlock& block, const Result& r, DeviceRead& out,

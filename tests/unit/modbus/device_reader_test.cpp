@@ -158,3 +158,15 @@ TEST(DeviceReader, a_closed_line_fails_the_poll) {
     CHECK(got.last == Outcome::Closed);
     STRCMP_CONTAINS("hung up", got.error.c_str());
 }
+
+TEST(DeviceReader, an_illegal_address_on_a_one_point_block_does_not_fall_back) {
+    Model one;
+    one.points = {point("arr", Table::Holding, 0, ValueType::Uint16)};
+    one.points[0].count = 4;
+    one.points[0].is_array = true;
+    DeviceReader r(one, 1, 500, "device=d");
+    t.script.push_back(fails(Outcome::Exception, kIllegalDataAddress, "illegal data address (0x02)"));
+    CHECK_FALSE(r.read(t, clock).ok);
+    CHECK_FALSE(r.single_reads());
+    STRCMP_EQUAL("read u1 h0+4", joined(t.log).c_str());
+}
