@@ -31,8 +31,10 @@ double now_s() {
 class CountingSink final : public fieldgate::modbus::ReadingSink {
 public:
     void push(fieldgate::modbus::Reading r) override {
-        if (r.ok) ok.fetch_add(1);
-        else failed.fetch_add(1);
+        if (r.ok)
+            ok.fetch_add(1);
+        else
+            failed.fetch_add(1);
     }
     std::atomic<long> ok{0};
     std::atomic<long> failed{0};
@@ -110,7 +112,8 @@ int main(int argc, char** argv) {
     // polls back to back and the figure is the poller's, not the schedule's.
     for (auto& d : loaded.config->devices)
         d.interval_ms = 1;
-    modbus_t* ctx = rtu ? modbus_new_rtu(argv[2], std::atoi(argv[3]), 'N', 8, 1) : modbus_new_tcp(argv[2], std::atoi(argv[3]));
+    modbus_t* ctx =
+        rtu ? modbus_new_rtu(argv[2], std::atoi(argv[3]), 'N', 8, 1) : modbus_new_tcp(argv[2], std::atoi(argv[3]));
     modbus_set_response_timeout(ctx, 1, 0);
     double best_fg = 0;
     double best_bare = 0;
@@ -127,9 +130,9 @@ int main(int argc, char** argv) {
         best_fg = std::max(best_fg, fieldgate_round(*loaded.config, units, seconds, failed_fg));
     }
     modbus_free(ctx);
-    std::printf("%s: fieldgate bus polling %.0f registers/s, bare libmodbus loop %.0f registers/s: %.1f%% "
-                "(best of %d rounds of %.0f s each; failed requests: fieldgate %ld, bare %ld)\n",
-                rtu ? "rtu" : "tcp", best_fg, best_bare, 100 * best_fg / best_bare, kRounds, seconds, failed_fg,
-                failed_bare);
+    std::printf(
+        "%s: fieldgate bus polling %.0f registers/s, bare libmodbus loop %.0f registers/s: %.1f%% "
+        "(best of %d rounds of %.0f s each; failed requests: fieldgate %ld, bare %ld)\n",
+        rtu ? "rtu" : "tcp", best_fg, best_bare, 100 * best_fg / best_bare, kRounds, seconds, failed_fg, failed_bare);
     return 0;
 }

@@ -119,7 +119,8 @@ void BusPoller::serve_due_device() {
             return a.due_mono < b.due_mono;
         });
         if (next == devices_.end() || next->due_mono > now) {
-            const std::int64_t sleep = next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
+            const std::int64_t sleep =
+                next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
             wake_.wait_for(lock, std::chrono::milliseconds(sleep));
             continue;
         }

@@ -267,7 +267,8 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
             if (!parse_list(v, 0, 65535, range))
                 errors.push_back("--refuse: '" + v + "' is not an address range; e.g. 4-5");
             else
-                options.refuse = std::make_pair(static_cast<unsigned>(range.front()), static_cast<unsigned>(range.back()));
+                options.refuse =
+                    std::make_pair(static_cast<unsigned>(range.front()), static_cast<unsigned>(range.back()));
         } else if (arg == "--unknown-unit") {
             std::string mode;
             take(mode);

@@ -37,8 +37,8 @@ struct Options {
     char rtu_parity = 'N';
     bool rtu_pace = true;  ///< answer after the line time of request and reply at rtu_baud
     // Faults by unit id.
-    std::set<std::uint8_t> dead;   ///< never answer
-    std::set<std::uint8_t> slow;   ///< answer after slow_ms
+    std::set<std::uint8_t> dead;  ///< never answer
+    std::set<std::uint8_t> slow;  ///< answer after slow_ms
     int slow_ms = 300;
     std::set<std::uint8_t> noisy;  ///< stray bytes before every noise_every-th reply
     unsigned noise_every = 5;

@@ -34,9 +34,18 @@ std::uint16_t crc16(const std::uint8_t* p, std::size_t n) {
 std::size_t request_length(const std::uint8_t* p, std::size_t have) {
     if (have < 2) return 0;
     switch (p[1]) {
-        case 1: case 2: case 3: case 4: case 5: case 6: return 8;
-        case 15: case 16: return have < 7 ? 0 : 9 + std::size_t{p[6]};
-        default: return SIZE_MAX;
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+        case 6:
+            return 8;
+        case 15:
+        case 16:
+            return have < 7 ? 0 : 9 + std::size_t{p[6]};
+        default:
+            return SIZE_MAX;
     }
 }
 
@@ -44,9 +53,14 @@ std::size_t request_length(const std::uint8_t* p, std::size_t have) {
 std::size_t reply_length(const std::uint8_t* req) {
     const unsigned count = (unsigned{req[4]} << 8) | req[5];
     switch (req[1]) {
-        case 1: case 2: return 5 + (count + 7) / 8;
-        case 3: case 4: return 5 + 2 * count;
-        default: return 8;
+        case 1:
+        case 2:
+            return 5 + (count + 7) / 8;
+        case 3:
+        case 4:
+            return 5 + 2 * count;
+        default:
+            return 8;
     }
 }
 
@@ -83,7 +97,8 @@ std::string RtuServer::banner() const {
 
 void RtuServer::pace(std::size_t bytes) const {
     if (!options_.rtu_pace) return;
-    std::this_thread::sleep_for(std::chrono::microseconds(static_cast<std::int64_t>(char_us_ * static_cast<double>(bytes))));
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(static_cast<std::int64_t>(char_us_ * static_cast<double>(bytes))));
 }
 
 void RtuServer::answer(const std::uint8_t* req, int length) {

@@ -683,7 +683,8 @@ TEST(Config, rs485_and_rts_settings_are_read_and_checked) {
     CHECK_FALSE(load_one(rtu).config->buses.at("b").rts_delay_us.has_value());
     one_error(rtu + "rs485 = maybe\n", "main.ini:11: [bus.b] rs485: ");
     one_error(rtu + "rts = sideways\n", "main.ini:11: [bus.b] rts: bad value \"sideways\"; accepted: none | up | down");
-    one_error(rtu + "rts = up\nrts_delay = 2s\n", "main.ini:12: [bus.b] rts_delay: bad delay \"2s\"; accepted: 0us..1s");
+    one_error(rtu + "rts = up\nrts_delay = 2s\n",
+              "main.ini:12: [bus.b] rts_delay: bad delay \"2s\"; accepted: 0us..1s");
     one_error(rtu + "rts = up\nrts_delay = soon\n", "main.ini:12: [bus.b] rts_delay: bad delay \"soon\";");
     one_error(rtu + "rts_delay = 1ms\n", "main.ini:11: [bus.b] rts_delay: rts_delay without rts;");
     one_error(kGateway + "[bus.b]\ntype = tcp\nhost = h\nrs485 = true\n",
