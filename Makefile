@@ -19,7 +19,7 @@ DEPS := check
 DEB_ENV :=
 endif
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb check-cross
+.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -50,7 +50,10 @@ footprint: all
 drain: all
 	@python3 bench/drain --build $(BUILD)
 
-bench: footprint drain
+acquisition: all
+	@python3 bench/acquisition --build $(BUILD)
+
+bench: footprint drain acquisition
 
 # The Debian packages fieldgate and fieldgate-tools, in $(BUILD)/: for this machine, or with
 # ARCH=arm64|armhf for the ARM gateways. lintian must find no error and no warning.

@@ -45,7 +45,7 @@ void Daemon::Impl::reload() {
     cfg = std::make_unique<config::Config>(std::move(*loaded.config));
     build_runtime(previous.get());
     util::log_notice("reloaded: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses");
+                     std::to_string(cfg->buses.size()) + " buses");
 }
 
 // sd-event trampolines: nothing may throw out of them.
@@ -109,9 +109,8 @@ int Daemon::Impl::run() {
     const auto st = store->stats();
     util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION +
                      " running: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
+                     std::to_string(cfg->buses.size()) + " buses, store " + cfg->store.path + " (" +
                      std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
-    warn_about_unsupported();
     sd_notify(0, "READY=1");
     publish_status();
 

@@ -32,11 +32,8 @@ void Daemon::Impl::build_runtime(const config::Config* previous) {
     uplink = std::make_unique<uplink::Uplink>(std::move(s), *mqtt, *store, clock, std::random_device{}());
     check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
 
-    std::map<std::string, std::vector<std::size_t>> by_bus;
-    for (std::size_t i = 0; i < cfg->devices.size(); ++i)
-        by_bus[cfg->devices[i].bus].push_back(i);
-    for (auto& [bus, devices] : by_bus)
-        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
+    for (const auto& group : modbus::group_buses(*cfg))
+        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, group, queue));
     // After a reload the devices kept their health: their sessions follow it from the start.
     for (std::size_t i = 0; i < cfg->devices.size(); ++i)
         if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
@@ -55,13 +52,6 @@ void Daemon::Impl::stop_runtime() {
     mqtt_source = sd_event_source_disable_unref(mqtt_source);
     uplink.reset();
     mqtt.reset();  // disconnects
-}
-
-// Settings this version accepts but cannot honour yet: said once at start, not hidden.
-void Daemon::Impl::warn_about_unsupported() const {
-    for (const auto& [name, bus] : cfg->buses)
-        if (bus.type == config::BusType::Rtu)
-            util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
 }
 
 }  // namespace fieldgate::daemon

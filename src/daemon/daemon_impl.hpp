@@ -76,7 +76,6 @@ struct Daemon::Impl {
     // daemon_buses.cpp
     void build_runtime(const config::Config* previous = nullptr);
     void stop_runtime();
-    void warn_about_unsupported() const;
 
     // daemon_store.cpp
     void take_readings();
