@@ -4,8 +4,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb
+.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb fuzz
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -45,6 +46,15 @@ deb: configure
 
 sanitize:
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON check
+
+# libFuzzer targets (tests/fuzz/), clang + ASan + UBSan in build-fuzz/, FUZZ_SECONDS each.
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@if [ ! -f build-fuzz/CMakeCache.txt ]; then \
+	  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DFG_SANITIZE=ON -DFG_FUZZ=ON; fi
+	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
+	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 lint:
 	@sh scripts/lint.sh

@@ -6,10 +6,12 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmodbus-dev libsqlite3-dev \
 libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
+fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
 case "${1:-check}" in
   build) want="$build_pkgs" ;;
   check|demo) want="$build_pkgs $test_pkgs" ;;
+  fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
   *) echo "usage: $0 [build|check|demo]" >&2; exit 2 ;;
 esac
 
