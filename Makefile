@@ -5,8 +5,10 @@ JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 60
+KILLS ?= 1000
+FLAP_SECONDS ?= 600
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb fuzz
+.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb fuzz soak
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -55,6 +57,12 @@ fuzz:
 	    -DFG_SANITIZE=ON -DFG_FUZZ=ON; fi
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
 	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Not in `make check`: KILLS SIGKILLs with restarts, then a FLAP_SECONDS broker flap under the
+# ASan build (tests/soak/soak.py says how it judges). Long: about 25 min with the defaults.
+soak: all
+	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON all
+	python3 tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) --flap-seconds $(FLAP_SECONDS)
 
 lint:
 	@sh scripts/lint.sh
