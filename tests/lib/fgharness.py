@@ -136,10 +136,13 @@ class Proc:
         return rc
 
     def kill(self):
-        """SIGKILL, on purpose (a crash test): the exit it causes is not a failure."""
-        self.killed = True
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        """SIGKILL, on purpose (a crash test): the exit it causes is not a failure, but a process
+        that had already died on its own, or printed a sanitizer report, is (as in stop())."""
+        if self.proc.poll() is None:
+            self.killed = True
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        return self.stop()
 
     def signal(self, sig):
         self.proc.send_signal(sig)
