@@ -169,7 +169,18 @@ void Uplink::became_ready() {
     std::string held = "; the store is empty";
     store::FetchRange first;
     first.max_records = 1;
-    const auto oldest = store_.fetch(first);
+    std::vector<store::Record> oldest;
+    try {
+        oldest = store_.fetch(first);
+    } catch (const store::StoreError& e) {
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again.
+        held = std::string("; the store cannot be read now: ") + e.what();
+        oldest.clear();
+        backlog_more_ = true;
+        util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
+        fill_window();
+        return;
+    }
     if (!oldest.empty()) {
         const std::int64_t age_s = std::max<std::int64_t>(0, clock_.wall_ms() - oldest.front().time_ms) / 1000;
         held = "; buffered: ids " + std::to_string(oldest.front().id) + ".." + std::to_string(last) +
