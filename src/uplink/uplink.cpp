@@ -35,7 +35,8 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
       sessions_(settings_.subdevices),
       login_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x5851F42D4C957F2DULL),
-      byte_limit_(settings_.uplink.batch_max_bytes) {}
+      // The configuration caps batch_max_bytes at 512 KiB: it fits a 32-bit size_t (armhf).
+      byte_limit_(static_cast<std::size_t>(settings_.uplink.batch_max_bytes)) {}
 
 void Uplink::start() {
     connect_now();
