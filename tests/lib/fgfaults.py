@@ -118,6 +118,15 @@ class Proxy(_Server):
         self.close_after_connack = close_after_connack
         self.up = True
         self.connects = 0
+        self.flowing = threading.Event()
+        self.flowing.set()
+
+    def stall(self):
+        """Holds every byte in both directions (the link drops packets; TCP survives)."""
+        self.flowing.clear()
+
+    def resume(self):
+        self.flowing.set()
 
     def cut(self):
         self.up = False
@@ -150,6 +159,7 @@ class Proxy(_Server):
             except OSError:
                 data = b""
             if data:
+                self.flowing.wait(timeout=60)
                 try:
                     dst.sendall(data)
                 except OSError:
