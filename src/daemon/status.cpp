@@ -67,6 +67,12 @@ Json::Value status_json(const StatusInputs& in) {
     for (const auto& [reason, n] : in.store.dropped)
         dropped[reason] = u64(n);
     store["dropped"] = dropped;
+    store["mode"] = in.store.memory_mode ? "memory" : "disk";
+    store["write_error"] = in.store.write_error.empty() ? Json::Value() : Json::Value(in.store.write_error);
+    Json::Value quarantined(Json::arrayValue);
+    for (const auto& path : in.store.quarantined)
+        quarantined.append(path);
+    store["quarantined"] = quarantined;
     root["store"] = store;
 
     Json::Value up(Json::objectValue);
@@ -101,6 +107,7 @@ std::string status_line(const StatusInputs& in) {
     std::string line = std::to_string(in.registry.online()) + "/" + std::to_string(in.registry.size()) +
                        " devices online, " + std::to_string(in.store.records + in.store.pending) + " buffered";
     if (in.store.oldest_ms > 0) line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
+    if (in.store.memory_mode) line += " in memory (store not writable)";
     line += ", uplink " + std::string(in.uplink.connected ? "connected" : in.uplink.state);
     std::uint64_t dead = 0;
     for (const auto& [reason, n] : in.store.dead_letters)

@@ -310,7 +310,13 @@ bool Uplink::next_batch(Batch& out) {
         const bool live = live_more_ && (prefer_live_ || !backlog_more_);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
-        out.records = store_.fetch(range);
+        try {
+            out.records = store_.fetch(range);
+        } catch (const store::StoreError& e) {
+            // A read error is not the end of the records: the cursors stay, tried again later.
+            if (read_error_log_.allow(clock_.wall_ms())) util::log_error(std::string("uplink: ") + e.what());
+            return false;
+        }
         out.resume = !live;
         if (out.records.empty()) {
             (live ? live_more_ : backlog_more_) = false;  // live_more_ comes back with the next commit

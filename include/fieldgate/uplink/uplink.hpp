@@ -136,6 +136,7 @@ private:
     bool refused_ = false;  ///< the last CONNACK refused the gateway's credentials
     std::string last_error_;
     void connect_failed(const std::string& reason, bool hub_saw_it, int connack_code);
+    util::RateLimit read_error_log_{60'000};
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;

@@ -62,6 +62,7 @@ public:
         records[r.id] = r;
     }
     std::vector<store::Record> fetch(const store::FetchRange& range) override {
+        if (fail_reads) throw store::StoreError("disk I/O error");
         std::vector<store::Record> out;
         std::size_t bytes = 0;
         for (auto it = records.upper_bound(range.after_id); it != records.end() && it->first < range.before_id; ++it) {
@@ -78,15 +79,21 @@ public:
         return 0;
     }
     std::int64_t last_id() override { return records.empty() ? 0 : records.rbegin()->first; }
-    void remove(const std::vector<std::int64_t>& ids) override {
+    bool fail_writes = false;  ///< a store that cannot write (full disk): remove and dead_letter refuse
+    bool fail_reads = false;   ///< fetch throws, as a read error does
+    bool remove(const std::vector<std::int64_t>& ids) override {
+        if (fail_writes) return false;
         for (auto id : ids)
             records.erase(id);
+        return true;
     }
-    void dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
+    bool dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
+        if (fail_writes) return false;
         for (auto id : ids) {
             dead[id] = {reason, code};
             records.erase(id);
         }
+        return true;
     }
 };
 
@@ -275,6 +282,51 @@ TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
     STRCMP_EQUAL("code_1204", store.dead.at(12).first.c_str());
     LONGS_EQUAL(1204, store.dead.at(12).second);
     LONGS_EQUAL(15, up->stats().delivered);
+}
+
+TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_and_is_sent_again) {
+    store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    store.fail_writes = true;  // a full disk: the delete after the 200 fails
+    reply(client.published[0], 200);
+    LONGS_EQUAL(0, up->stats().delivered);
+    LONGS_EQUAL(1, store.records.size());
+    store.fail_writes = false;
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(2, client.published.size());  // the same record went again
+    CHECK(parse(client.published[0].payload)["params"] == parse(client.published[1].payload)["params"]);
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(1, up->stats().delivered);
+}
+
+TEST(Uplink, a_dead_letter_the_store_cannot_record_is_not_counted_and_tried_again) {
+    store.add("bad", clock.wall_ms());
+    make();
+    connect();
+    store.fail_writes = true;
+    reply(client.published[0], 1204);
+    LONGS_EQUAL(0, up->stats().dead_lettered);
+    LONGS_EQUAL(1, store.records.size());
+    store.fail_writes = false;
+    serve([](const Json::Value&) { return 1204; });
+    LONGS_EQUAL(1, store.dead.size());
+    LONGS_EQUAL(1, up->stats().dead_lettered);
+    LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(Uplink, a_store_read_error_sends_nothing_and_loses_no_place) {
+    for (int i = 0; i < 3; ++i)
+        store.add("m1", clock.wall_ms());
+    make();
+    store.fail_reads = true;
+    connect();
+    LONGS_EQUAL(0, client.published.size());
+    store.fail_reads = false;
+    up->on_records_committed();
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(3, up->stats().delivered);
 }
 
 TEST(Uplink, a_transient_code_retries_later_and_never_drops) {

@@ -1,0 +1,104 @@
+#pragma once
+// Daemon::Impl, shared by the daemon's files, split by role:
+//   daemon.cpp         lifecycle: start, the sd-event loop, signals, stop, reload
+//   daemon_buses.cpp   building and tearing down the pollers, the uplink and the registry
+//   daemon_store.cpp   readings into the store, commit and expiry timers
+//   daemon_uplink.cpp  MQTT events and the uplink timer
+//   daemon_notify.cpp  sd_notify STATUS=, the summary log line, the watchdog
+//   daemon_control.cpp the control socket's requests
+#include <sys/signalfd.h>
+#include <systemd/sd-event.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/daemon/control_server.hpp"
+#include "fieldgate/daemon/daemon.hpp"
+#include "fieldgate/daemon/reading_queue.hpp"
+#include "fieldgate/daemon/registry.hpp"
+#include "fieldgate/daemon/status.hpp"
+#include "fieldgate/modbus/bus_poller.hpp"
+#include "fieldgate/mqtt/paho_client.hpp"
+#include "fieldgate/store/sqlite_store.hpp"
+#include "fieldgate/uplink/uplink.hpp"
+#include "fieldgate/util/clock.hpp"
+
+namespace fieldgate::daemon {
+
+inline constexpr std::size_t kQueueCapacity = 100'000;
+inline constexpr std::uint64_t kStatusEveryUs = 5'000'000;
+// max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
+inline constexpr std::uint64_t kExpireEveryUs = 300'000'000;
+inline constexpr std::int64_t kSummaryEveryMs = 60'000;
+
+inline std::uint64_t usec_of_ms(std::int64_t ms) {
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000;
+}
+
+struct Daemon::Impl {
+    std::string config_path;
+    std::unique_ptr<config::Config> cfg;
+    util::SystemClock clock;
+    std::int64_t started_ms = 0;
+
+    std::unique_ptr<store::SqliteStore> store;
+    ReadingQueue queue{kQueueCapacity};
+    std::unique_ptr<DeviceRegistry> registry;
+    std::unique_ptr<mqtt::PahoClient> mqtt;
+    std::unique_ptr<uplink::Uplink> uplink;
+    std::vector<std::unique_ptr<modbus::BusPoller>> pollers;
+    std::unique_ptr<ControlServer> control;
+
+    sd_event* event = nullptr;
+    sd_event_source* mqtt_source = nullptr;
+    sd_event_source* uplink_timer = nullptr;
+    sd_event_source* commit_timer = nullptr;
+    std::uint64_t watchdog_usec = 0;
+    std::string last_status;
+    std::uint64_t readings_total = 0;
+    std::int64_t last_summary_mono = 0;
+    std::uint64_t delivered_at_summary = 0;
+    std::uint64_t readings_at_summary = 0;
+    int exit_code = kExitOk;
+
+    ~Impl();
+
+    // daemon.cpp
+    int run();
+    void reload();
+    static void check(int rc, const char* what);
+    static int on_signal(sd_event_source*, const signalfd_siginfo* si, void* ud) noexcept;
+
+    // daemon_buses.cpp
+    void build_runtime(const config::Config* previous = nullptr);
+    void stop_runtime();
+    void warn_about_unsupported() const;
+
+    // daemon_store.cpp
+    void take_readings();
+    static int on_readings(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
+    static int on_commit_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
+    static int on_expire_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
+
+    // daemon_uplink.cpp
+    void rearm_uplink();
+    static int on_mqtt(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
+    static int on_uplink_timer(sd_event_source*, std::uint64_t, void* ud) noexcept;
+
+    // daemon_notify.cpp
+    StatusInputs inputs(const store::StoreStats& st, const uplink::UplinkStats& up) const;
+    void publish_status();
+    bool threads_alive() const;
+    static int on_status_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
+    static int on_watchdog_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
+
+    // daemon_control.cpp
+    std::string handle_control(const std::string& request);
+    static int on_control(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
+};
+
+}  // namespace fieldgate::daemon
