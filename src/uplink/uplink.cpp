@@ -145,6 +145,17 @@ void Uplink::connection_down(const std::string& why) {
     schedule_reconnect();
 }
 
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms) {
+    if (!oldest) return "the store is empty";
+    const std::int64_t age_s = std::max<std::int64_t>(0, now_wall_ms - oldest->time_ms) / 1000;
+    std::string text = "buffered: ids " + std::to_string(oldest->id) + ".." + std::to_string(last_id) +
+                       ", the oldest taken " + std::to_string(age_s) + " s ago";
+    if (oldest->id < backlog_end)
+        text += "; ids before " + std::to_string(backlog_end) + " are older than resume_after and go via resume/batch";
+    return text;
+}
+
 void Uplink::became_ready() {
     state_ = State::Ready;
     reconnect_backoff_.reset();
@@ -165,19 +176,19 @@ void Uplink::became_ready() {
     login_retry_at_mono_ = kNever;
     send_logins();  // batch login after every reconnect
     // Say what is really there: ids alone say nothing once records were deleted.
-    std::string held = "; the store is empty";
     store::FetchRange first;
     first.max_records = 1;
-    const auto oldest = store_.fetch(first);
-    if (!oldest.empty()) {
-        const std::int64_t age_s = std::max<std::int64_t>(0, clock_.wall_ms() - oldest.front().time_ms) / 1000;
-        held = "; buffered: ids " + std::to_string(oldest.front().id) + ".." + std::to_string(last) +
-               ", the oldest taken " + std::to_string(age_s) + " s ago";
-        if (oldest.front().id < backlog_end_)
-            held += "; ids before " + std::to_string(backlog_end_) + " are older than resume_after and go via resume/batch";
+    std::string held;
+    try {
+        const auto oldest = store_.fetch(first);
+        held = describe_store(oldest.empty() ? nullptr : &oldest.front(), last, backlog_end_, clock_.wall_ms());
+        backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
+    } catch (const store::StoreError& e) {
+        // The fetch loop logs read errors (rate-limited) and tries again.
+        held = "the store cannot be read now (" + std::string(e.what()) + ")";
+        backlog_more_ = backlog_end_ > 1;
     }
-    backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
-    util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
+    util::log_info("uplink: connected to " + settings_.mqtt.uri + "; " + held);
     fill_window();
 }
 

@@ -52,6 +52,12 @@ struct UplinkStats {
     std::int64_t byte_limit = 0;     ///< current batch byte limit (halved after 1008)
 };
 
+/// What the uplink logs of the store when it connects: "the store is empty", or the ids held,
+/// the age of the oldest, and whether some go via resume/batch (ids below `backlog_end`).
+/// `oldest` is the first record in the store, nullptr when there is none.
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms);
+
 /// The connection state machine, the in-flight window and the reply-code policy. No I/O of its
 /// own: it speaks to an mqtt::Client and a store::RecordStore and reads a util::Clock, so the
 /// unit tests drive it with fakes and a fake clock. Single-threaded (the daemon's main loop).

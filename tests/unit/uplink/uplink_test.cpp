@@ -517,6 +517,20 @@ TEST(Uplink, a_connack_3_server_unavailable_is_transient_not_a_refusal) {
     STRCMP_EQUAL("CONNACK return code 3", up->stats().last_error.c_str());
 }
 
+TEST(Uplink, the_connect_log_says_what_the_store_really_holds) {
+    // Ids went up to 500 and everything was delivered: nothing goes via resume/batch.
+    STRCMP_EQUAL("the store is empty", uplink::describe_store(nullptr, 0, 501, 1'000'000).c_str());
+    store::Record r;
+    r.id = 480;
+    r.time_ms = 1'000'000 - 600'000;
+    STRCMP_EQUAL("buffered: ids 480..500, the oldest taken 600 s ago; ids before 490 are older than resume_after and "
+                 "go via resume/batch",
+                 uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+    r.id = 495;
+    r.time_ms = 1'000'000 - 2'000;
+    STRCMP_EQUAL("buffered: ids 495..500, the oldest taken 2 s ago", uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+}
+
 TEST(Uplink, downstream_disable_is_acknowledged_with_200_on_its_reply_topic) {
     make();
     connect();
