@@ -454,7 +454,7 @@ TEST(Uplink, a_broker_that_never_answers_connect_is_given_up_after_connect_timeo
         up->tick();
     }
     for (std::size_t i = 3; i < starts.size(); ++i)
-        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000 - 5'000, "4 silent CONNECTs within 2 minutes");
+        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000, "4 silent CONNECTs within 2 minutes");
 }
 
 TEST(Uplink, a_broker_that_never_confirms_the_subscription_is_dropped_after_reply_timeout) {
