@@ -197,6 +197,7 @@ std::vector<Event> PahoClient::drain_events() {
             e.kind = Event::Kind::ConnectFailed;
             e.code = -1;
             e.reason = std::move(probe_reason_);
+            e.reached_server = tls_failure_reached_server(e.reason);
             e.handle = generation;
             out.push_back(std::move(e));
         }

@@ -94,6 +94,10 @@ bool parse_tls_uri(const std::string& uri, std::string& host, std::uint16_t& por
     return true;
 }
 
+bool tls_failure_reached_server(const std::string& diagnosis) {
+    return diagnosis.rfind("cannot reach ", 0) != 0 && diagnosis.rfind("cannot resolve ", 0) != 0;
+}
+
 std::string diagnose_tls(const TlsTarget& t, int timeout_ms, int cancel_fd) {
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
     std::string load_error;

@@ -210,9 +210,9 @@ void Uplink::on_event(const mqtt::Event& event) {
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
-            // code > 0: the broker answered the CONNECT (the hub counts it); <= 0: it never got
-            // that far (no route, refused, TLS).
-            connect_failed(event.reason, event.code > 0, event.code);
+            // code > 0: the broker answered the CONNECT (the hub counts it). A TLS handshake the
+            // server took part in may count too: retried within the same limit.
+            connect_failed(event.reason, event.code > 0 || event.reached_server, event.code);
             return;
         case Kind::Subscribed:
             if (state_ == State::Subscribing) became_ready();

@@ -109,4 +109,5 @@ TEST(PahoClient, a_failed_tls_connection_names_its_cause) {
     LONGS_EQUAL(1, events.size());
     CHECK(events[0].kind == Event::Kind::ConnectFailed);
     STRCMP_CONTAINS("Connection refused", events[0].reason.c_str());
+    CHECK_FALSE(events[0].reached_server);  // nothing there: the hub saw nothing
 }
