@@ -99,16 +99,16 @@ void Uplink::connect_failed(const std::string& reason, bool hub_saw_it, int conn
     ++failed_connects_;
     const char* cause = refusal_cause(connack_code);
     refused_ = cause != nullptr;
-    std::string text = cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")"
-                             : reason;
+    std::string text =
+        cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")" : reason;
     // A week-long outage must not fill the journal: the first failure, then one line per ten
     // minutes with the count, and whenever the reason changes.
     const bool changed = text != last_connect_error_;
     const bool due = connect_log_.allow(now);  // asked every time, so a new cause starts the interval
     if (changed || due) {
-        const std::string line = "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
-                                 (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
-                                                       : std::string());
+        const std::string line =
+            "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
+            (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)" : std::string());
         if (refused_)
             util::log_error(line);
         else

@@ -173,9 +173,9 @@ int run(const Args& args) {
         RecordsFile records(cfg.records, cfg.append_records);
         std::unique_ptr<Front> front;
         if (cfg.front_port != 0) {
-            front = std::make_unique<Front>(
-                cfg.front_port, address->host, address->port,
-                Identity{cfg.hub.product_key, cfg.hub.device_key, cfg.hub.device_secret}, cfg.connects_log);
+            front = std::make_unique<Front>(cfg.front_port, address->host, address->port,
+                                            Identity{cfg.hub.product_key, cfg.hub.device_key, cfg.hub.device_secret},
+                                            cfg.connects_log);
             util::log_notice("front: checking the gateway's CONNECT on 127.0.0.1:" + std::to_string(cfg.front_port));
         }
         Hub hub(std::move(cfg.hub));

@@ -178,7 +178,8 @@ private:
         } else if (key == "front") {
             const auto port = parse_integer<int>(value);
             if (!port || *port < 0 || *port > 65535) {
-                error(line, "hub", key, "'" + std::string(value) + "' is not a port; accepted: 1..65535, or 0 for none");
+                error(line, "hub", key,
+                      "'" + std::string(value) + "' is not a port; accepted: 1..65535, or 0 for none");
             } else {
                 sim_.front_port = static_cast<std::uint16_t>(*port);
             }

@@ -523,12 +523,14 @@ TEST(Uplink, the_connect_log_says_what_the_store_really_holds) {
     store::Record r;
     r.id = 480;
     r.time_ms = 1'000'000 - 600'000;
-    STRCMP_EQUAL("buffered: ids 480..500, the oldest taken 600 s ago; ids before 490 are older than resume_after and "
-                 "go via resume/batch",
-                 uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+    STRCMP_EQUAL(
+        "buffered: ids 480..500, the oldest taken 600 s ago; ids before 490 are older than resume_after and "
+        "go via resume/batch",
+        uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
     r.id = 495;
     r.time_ms = 1'000'000 - 2'000;
-    STRCMP_EQUAL("buffered: ids 495..500, the oldest taken 2 s ago", uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+    STRCMP_EQUAL("buffered: ids 495..500, the oldest taken 2 s ago",
+                 uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
 }
 
 TEST(Uplink, failed_tls_handshakes_with_the_server_are_retried_within_the_hub_limit) {

@@ -49,9 +49,9 @@ TEST(ConnectCheck, the_daemons_signed_connect_is_accepted) {
 
 TEST(ConnectCheck, the_protocol_documents_test_vector_is_accepted) {
     const Identity gw{"654321", "test", "abcdefg"};
-    const auto c = parse_connect(connect_packet("123456|securemode=2,signmethod=sha256,timestamp=1548753362502|",
-                                                "test&654321",
-                                                "B99032D49C706F7B27B22AB5CD2DD3C56A31E1BCBBC83BA0A2A6BB3272FBB166"));
+    const auto c =
+        parse_connect(connect_packet("123456|securemode=2,signmethod=sha256,timestamp=1548753362502|", "test&654321",
+                                     "B99032D49C706F7B27B22AB5CD2DD3C56A31E1BCBBC83BA0A2A6BB3272FBB166"));
     std::string why;
     LONGS_EQUAL(0, check_connect(*c, gw, why));
 }
@@ -65,8 +65,8 @@ TEST(ConnectCheck, a_wrong_secret_is_refused_with_4_and_a_wrong_identity_with_5)
     const auto other = enos::connect_credentials("gwPk", "otherDk", "gwSecret", 1'700'000'000'000);
     LONGS_EQUAL(5, check_connect(*parse_connect(connect_packet(other.client_id, other.username, other.password)),
                                  kGateway, why));
-    LONGS_EQUAL(2, check_connect(*parse_connect(connect_packet("plain-id", creds.username, creds.password)), kGateway,
-                                 why));
+    LONGS_EQUAL(
+        2, check_connect(*parse_connect(connect_packet("plain-id", creds.username, creds.password)), kGateway, why));
     LONGS_EQUAL(1, check_connect(*parse_connect(connect_packet(creds.client_id, creds.username, creds.password, 3)),
                                  kGateway, why));
 }
