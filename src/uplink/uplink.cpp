@@ -184,9 +184,10 @@ void Uplink::became_ready() {
         held = describe_store(oldest.empty() ? nullptr : &oldest.front(), last, backlog_end_, clock_.wall_ms());
         backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
     } catch (const store::StoreError& e) {
-        // The fetch loop logs read errors (rate-limited) and tries again.
-        held = "the store cannot be read now (" + std::string(e.what()) + ")";
-        backlog_more_ = backlog_end_ > 1;
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again (the
+        // fetch loop logs read errors, rate-limited).
+        held = "the store cannot be read now: " + std::string(e.what());
+        backlog_more_ = true;
     }
     util::log_info("uplink: connected to " + settings_.mqtt.uri + "; " + held);
     fill_window();
