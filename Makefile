@@ -97,3 +97,8 @@ lint:
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: footprint-tls
+# The same with ssl:// to a TLS listener (issue 7: RSS at most 3 MB above the plain run).
+footprint-tls: all
+	@python3 bench/footprint --build $(BUILD) --tls

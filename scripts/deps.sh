@@ -11,6 +11,8 @@ libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
 fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
 test_pkgs="$test_pkgs lintian dpkg-dev adduser"
+# The TLS tests make their certificates with the openssl command; ssl:// without ca_file uses the system store.
+test_pkgs="$test_pkgs openssl ca-certificates"
 # Cross builds: the target's -dev libraries (and what qemu-user needs to run the programs).
 cross_libs="libpaho-mqtt-dev libmodbus-dev libsqlite3-dev libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev \
 libcpputest-dev libc6 libstdc++6 libgcc-s1"

@@ -161,7 +161,8 @@ void check_tls_files(Fields& f, const Mqtt& m) {
         return;
     }
     if (X509* cert = ssl->ctx_get0_certificate(ctx.get()); cert && ssl->cmp_current_time(ssl->get0_not_after(cert)) < 0)
-        f.warning(*cert_entry, quote(m.cert_file) + " has expired; the hub will refuse it; accepted: a valid certificate");
+        f.warning(*cert_entry,
+                  quote(m.cert_file) + " has expired; the hub will refuse it; accepted: a valid certificate");
     if (ssl->ctx_use_private_key_file(ctx.get(), m.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
         const std::string why = ssl->take_error();
         // use_PrivateKey_file also checks the key against the certificate loaded before it.

@@ -40,17 +40,23 @@ struct UplinkStats {
     std::uint64_t retries = 0;  ///< batches sent again (time-out, lost connection, transient code)
     std::uint64_t timeouts = 0;
     std::uint64_t dead_lettered = 0;
-    std::uint64_t connects = 0;      ///< successful CONNACKs
+    std::uint64_t connects = 0;          ///< successful CONNACKs
     std::uint64_t connect_attempts = 0;  ///< connections started (TCP, TLS, CONNECT)
-    int last_code = 0;               ///< 0 before the first reply
-    std::int64_t last_reply_ms = 0;  ///< wall-clock
-    double drain_rate_per_s = 0;     ///< records delivered per second over the last 10 s
+    int last_code = 0;                   ///< 0 before the first reply
+    std::int64_t last_reply_ms = 0;      ///< wall-clock
+    double drain_rate_per_s = 0;         ///< records delivered per second over the last 10 s
     /// "connecting", "subscribing", "connected", "waiting" (to reconnect), or "refused": the hub's
     /// CONNACK refused the gateway's credentials, and no connection has succeeded since.
     std::string state;
-    std::string last_error;          ///< why the last connection attempt failed or dropped; empty once connected
-    std::int64_t byte_limit = 0;     ///< current batch byte limit (halved after 1008)
+    std::string last_error;       ///< why the last connection attempt failed or dropped; empty once connected
+    std::int64_t byte_limit = 0;  ///< current batch byte limit (halved after 1008)
 };
+
+/// What the uplink logs of the store when it connects: "the store is empty", or the ids held,
+/// the age of the oldest, and whether some go via resume/batch (ids below `backlog_end`).
+/// `oldest` is the first record in the store, nullptr when there is none.
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms);
 
 /// The connection state machine, the in-flight window and the reply-code policy. No I/O of its
 /// own: it speaks to an mqtt::Client and a store::RecordStore and reads a util::Clock, so the

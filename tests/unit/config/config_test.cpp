@@ -403,8 +403,9 @@ TEST(Config, every_error_is_collected) {
     LONGS_EQUAL(4, r.errors.size());
     CHECK(has(r.errors, "main.ini:8: [mqtt] keepalive: "));
     CHECK(has(r.errors, "main.ini:12: [bogus]: unknown section;"));
-    CHECK(
-        has(r.errors, "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive connect_timeout ca_file cert_file key_file"));
+    CHECK(has(r.errors,
+              "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive connect_timeout ca_file cert_file "
+              "key_file"));
     CHECK(has(r.errors, "main.ini:11: [store] max_bytes: bad size \"lots\""));
 }
 
@@ -533,9 +534,9 @@ TEST(Config, tls_files_must_hold_what_their_key_says) {
               "main.ini:8: [mqtt] cert_file: no certificate in");
     one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "junk").string() + "\n",
               "main.ini:9: [mqtt] key_file: no private key in");
-    one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "other.key").string() +
-                  "\n",
-              "main.ini:9: [mqtt] key_file: the key does not match the certificate in");
+    one_error(
+        ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "other.key").string() + "\n",
+        "main.ini:9: [mqtt] key_file: the key does not match the certificate in");
     // A key file holding a certificate: no key.
     one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "c.pem").string() + "\n",
               "main.ini:9: [mqtt] key_file: no private key in");
