@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb
+.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb soak-vfs
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -42,6 +42,11 @@ bench: footprint drain
 deb: configure
 	cmake --build $(BUILD) -j $(JOBS) --target fieldgated fieldgatectl
 	cd $(BUILD) && cpack -G DEB
+
+# The power-cut test (tests/unit/store/store_crash_test.cpp) with many more cuts than `make check`.
+CUTS ?= 5000
+soak-vfs: all
+	cd $(BUILD) && FG_CRASH_CUTS=$(CUTS) ./tests/fieldgate_unit -v -sg StoreCrash
 
 sanitize:
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON check
