@@ -180,6 +180,7 @@ void Uplink::on_records_committed() {
 void Uplink::tick() {
     const std::int64_t now = clock_.mono_ms();
     if (state_ == State::Idle) return;
+    if (!undeleted_.empty() && now >= undeleted_retry_mono_) retry_deletes();
     if (state_ == State::Waiting) {
         if (now >= reconnect_at_mono_) connect_now();
         return;
@@ -194,9 +195,10 @@ void Uplink::tick() {
 }
 
 std::int64_t Uplink::next_wakeup_mono() const {
-    if (state_ == State::Waiting) return reconnect_at_mono_;
-    if (state_ != State::Ready) return kNever;
-    std::int64_t next = kNever;
+    const std::int64_t deletes = undeleted_.empty() ? kNever : undeleted_retry_mono_;
+    if (state_ == State::Waiting) return std::min(reconnect_at_mono_, deletes);
+    if (state_ != State::Ready) return deletes;
+    std::int64_t next = deletes;
     for (const auto& [id, f] : inflight_)
         next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
     for (const auto& [id, p] : pending_logins_)
@@ -237,6 +239,7 @@ bool Uplink::next_batch(Batch& out) {
     }
     // Memory stays bounded: no new records while the window plus the retries are full.
     if (inflight_.size() + retry_.size() >= settings_.uplink.inflight) return false;
+    if (undeleted_.size() >= kMaxUndeleted) return false;  // the store cannot delete: wait for it
 
     store::FetchRange range;
     range.max_records = settings_.uplink.batch_max_records;

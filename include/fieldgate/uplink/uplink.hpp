@@ -127,6 +127,13 @@ private:
     State state_ = State::Idle;
     std::int64_t reconnect_at_mono_ = 0;
     util::RateLimit read_error_log_{60'000};
+    /// Records the cloud confirmed but the store could not delete yet (full disk): counted as
+    /// delivered once the delete lands, not sent again meanwhile. At most kMaxUndeleted ids; at
+    /// that many no new records are fetched.
+    static constexpr std::size_t kMaxUndeleted = 250'000;
+    std::vector<std::int64_t> undeleted_;
+    std::int64_t undeleted_retry_mono_ = INT64_MAX;
+    void retry_deletes();
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;

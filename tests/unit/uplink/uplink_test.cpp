@@ -284,20 +284,30 @@ TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
     LONGS_EQUAL(15, up->stats().delivered);
 }
 
-TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_and_is_sent_again) {
-    store.add("m1", clock.wall_ms());
+TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_until_the_delete_lands) {
+    for (int i = 0; i < 4; ++i)
+        store.add("m1", clock.wall_ms());
     make();
     connect();
     store.fail_writes = true;  // a full disk: the delete after the 200 fails
     reply(client.published[0], 200);
     LONGS_EQUAL(0, up->stats().delivered);
-    LONGS_EQUAL(1, store.records.size());
+    LONGS_EQUAL(4, store.records.size());
+    // Not sent again meanwhile, and the rest keeps flowing.
+    reply(client.published[1], 200);
+    LONGS_EQUAL(2, client.published.size());
+    clock.advance(5000);
+    up->tick();  // the delete is tried again, and fails again
+    LONGS_EQUAL(2, client.published.size());
+    LONGS_EQUAL(0, up->stats().delivered);
+    LONGS_EQUAL(4, store.records.size());
     store.fail_writes = false;
-    serve([](const Json::Value&) { return 200; });
-    LONGS_EQUAL(2, client.published.size());  // the same record went again
-    CHECK(parse(client.published[0].payload)["params"] == parse(client.published[1].payload)["params"]);
+    CHECK(up->next_wakeup_mono() <= clock.mono_ms() + 2000);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
     LONGS_EQUAL(0, store.records.size());
-    LONGS_EQUAL(1, up->stats().delivered);
+    LONGS_EQUAL(4, up->stats().delivered);
+    LONGS_EQUAL(2, client.published.size());
 }
 
 TEST(Uplink, a_dead_letter_the_store_cannot_record_is_not_counted_and_tried_again) {
