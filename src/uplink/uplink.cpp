@@ -239,15 +239,18 @@ bool Uplink::next_batch(Batch& out) {
     }
     // Memory stays bounded: no new records while the window plus the retries are full.
     if (inflight_.size() + retry_.size() >= settings_.uplink.inflight) return false;
-    if (undeleted_.size() >= kMaxUndeleted) return false;  // the store cannot delete: wait for it
 
     store::FetchRange range;
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
+    // While the store cannot delete what was delivered (full disk), the backlog waits once
+    // kMaxUndeleted such ids are remembered; the live end (readings served from memory) goes on.
+    const bool backlog_ok = undeleted_.size() < kMaxUndeleted;
     // Live data must not wait behind a week of backlog: alternate while both have records.
     // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
-    while ((live_more_ || backlog_more_) && inflight_.size() + retry_.size() < settings_.uplink.inflight) {
-        const bool live = live_more_ && (prefer_live_ || !backlog_more_);
+    while ((live_more_ || (backlog_more_ && backlog_ok)) &&
+           inflight_.size() + retry_.size() < settings_.uplink.inflight) {
+        const bool live = live_more_ && (prefer_live_ || !backlog_more_ || !backlog_ok);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
         try {

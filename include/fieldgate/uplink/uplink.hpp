@@ -128,8 +128,8 @@ private:
     std::int64_t reconnect_at_mono_ = 0;
     util::RateLimit read_error_log_{60'000};
     /// Records the cloud confirmed but the store could not delete yet (full disk): counted as
-    /// delivered once the delete lands, not sent again meanwhile. At most kMaxUndeleted ids; at
-    /// that many no new records are fetched.
+    /// delivered once the delete lands, not sent again meanwhile. At kMaxUndeleted ids the
+    /// backlog waits (the live end, where memory-mode readings are, goes on).
     static constexpr std::size_t kMaxUndeleted = 250'000;
     std::vector<std::int64_t> undeleted_;
     std::int64_t undeleted_retry_mono_ = INT64_MAX;
