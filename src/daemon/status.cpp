@@ -86,6 +86,8 @@ Json::Value status_json(const StatusInputs& in) {
     up["timeouts"] = u64(in.uplink.timeouts);
     up["dead_lettered"] = u64(in.uplink.dead_lettered);
     up["connects"] = u64(in.uplink.connects);
+    up["connect_attempts"] = u64(in.uplink.connect_attempts);
+    up["last_error"] = in.uplink.last_error.empty() ? Json::Value() : Json::Value(in.uplink.last_error);
     up["batch_byte_limit"] = i64(in.uplink.byte_limit);
     up["last_code"] = in.uplink.last_code;
     up["last_reply_ms"] = i64(in.uplink.last_reply_ms);

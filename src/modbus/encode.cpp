@@ -14,7 +14,7 @@ using config::ByteOrder;
 using config::Point;
 using config::Table;
 using config::ValueType;
-using Kind = WriteElement::Kind;
+using Kind = util::JsonValue::Kind;
 
 std::uint16_t swap_bytes(std::uint16_t w) {
     return static_cast<std::uint16_t>((w << 8) | (w >> 8));
@@ -156,7 +156,7 @@ class Encoder {
 public:
     Encoder(const Point& p, EncodeResult& r) : p_(p), r_(r) {}
 
-    bool element(const WriteElement& e) {
+    bool element(const util::JsonValue& e) {
         if (p_.table == Table::Coil) return bit(e);
         if (p_.type == ValueType::String) return string(e);
         Number n;
@@ -174,7 +174,7 @@ private:
     const Point& p_;
     EncodeResult& r_;
 
-    bool bit(const WriteElement& e) {
+    bool bit(const util::JsonValue& e) {
         if (e.kind == Kind::Bool) {
             r_.data.bits.push_back(e.b ? 1 : 0);
             return true;
@@ -191,7 +191,7 @@ private:
         return fail("a bool point takes true, false, 0 or 1");
     }
 
-    bool string(const WriteElement& e) {
+    bool string(const util::JsonValue& e) {
         if (e.kind != Kind::String) return fail("a string point takes a JSON string");
         // The decoder reads device bytes as Latin-1 (decode.hpp); the inverse turns each code
         // point up to U+00FF back into its byte and refuses the rest.
@@ -223,7 +223,7 @@ private:
         return true;
     }
 
-    bool number(const WriteElement& e, Number& n) {
+    bool number(const util::JsonValue& e, Number& n) {
         if (p_.as_string) {
             if (e.kind != Kind::String || !parse_number_text(e.s, n)) {
                 return fail("an as=string point takes its number as a JSON string, e.g. \"12.5\"");
@@ -314,7 +314,7 @@ private:
 
 }  // namespace
 
-EncodeResult encode_write(const config::Point& point, const WriteValue& value) {
+EncodeResult encode_write(const config::Point& point, const util::JsonValue& value) {
     EncodeResult r;
     Encoder enc(point, r);
     if (point.table == Table::Input || point.table == Table::Discrete) {
@@ -326,23 +326,65 @@ EncodeResult encode_write(const config::Point& point, const WriteValue& value) {
         return r;
     }
     const bool array = point.is_array || point.count != 1;
-    if (array != value.is_array) {
+    if (array != (value.kind == Kind::Array)) {
         enc.fail(array ? "an array point takes a JSON array of " + std::to_string(point.count) + " values"
                        : std::string("a scalar point takes one value, not an array"));
         return r;
     }
-    if (value.elements.size() != point.count) {
-        enc.fail("takes " + std::to_string(point.count) + " values, got " + std::to_string(value.elements.size()));
+    if (array && value.items.size() != point.count) {
+        enc.fail("takes " + std::to_string(point.count) + " values, got " + std::to_string(value.items.size()));
         return r;
     }
-    for (const auto& e : value.elements) {
-        if (!enc.element(e)) {
-            r.data = {};
-            return r;
+    const auto ok = [&](const util::JsonValue& e) {
+        if (e.kind == Kind::Array || e.kind == Kind::Object || e.kind == Kind::Null) {
+            return enc.fail("takes a number, a string or a bool, not " +
+                            std::string(e.kind == Kind::Null ? "null" : "a nested array or object"));
         }
+        return enc.element(e);
+    };
+    bool good = true;
+    if (array) {
+        for (const auto& e : value.items) {
+            if (!(good = ok(e))) break;
+        }
+    } else {
+        good = ok(value);
+    }
+    if (!good) {
+        r.data = {};
+        return r;
     }
     r.ok = true;
     return r;
+}
+
+WritePlan check_set_request(const std::vector<config::Point>& points, const util::JsonValue& params) {
+    WritePlan plan;
+    if (params.kind != Kind::Object || params.members.empty()) {
+        plan.error = "params must name at least one point";
+        return plan;
+    }
+    for (const auto& [id, value] : params.members) {
+        std::size_t k = 0;
+        while (k < points.size() && points[k].id != id)
+            ++k;
+        if (k == points.size()) {
+            plan.error = "point " + id + ": unknown to this device";
+        } else if (!points[k].writable) {
+            plan.error = "point " + id + ": not writable";
+        } else {
+            EncodeResult r = encode_write(points[k], value);
+            if (r.ok) {
+                plan.writes.push_back({k, std::move(r.data)});
+                continue;
+            }
+            plan.error = std::move(r.error);
+        }
+        plan.writes.clear();
+        return plan;
+    }
+    plan.ok = true;
+    return plan;
 }
 
 }  // namespace fieldgate::modbus

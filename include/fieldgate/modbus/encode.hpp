@@ -4,27 +4,9 @@
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
+#include "fieldgate/util/json_reader.hpp"
 
 namespace fieldgate::modbus {
-
-/// One element of a value to be written, as the request gave it (a JSON scalar). Integers keep
-/// their exact value (Int for negatives, Uint otherwise) so 64-bit values never pass through a
-/// double; Double is any other JSON number.
-struct WriteElement {
-    enum class Kind { Bool, Int, Uint, Double, String };
-    Kind kind = Kind::Uint;
-    bool b = false;
-    std::int64_t i = 0;
-    std::uint64_t u = 0;
-    double d = 0;
-    std::string s;
-};
-
-/// A whole point's value: a scalar (one element, is_array false) or a JSON array.
-struct WriteValue {
-    bool is_array = false;
-    std::vector<WriteElement> elements;
-};
 
 /// What goes on the wire for one point: `registers` (holding, FC6 for one word, FC16 for
 /// more) or `bits` (coil, FC5 for one, FC15 for more), starting at the point's address.
@@ -47,6 +29,26 @@ struct EncodeResult {
 /// strings, a string for numbers), an array for a scalar point or the wrong element count,
 /// string text longer than the point's registers or with characters beyond Latin-1, and points
 /// the decoder reads but no write can reproduce (`bit=N`, input and discrete tables).
-EncodeResult encode_write(const config::Point& point, const WriteValue& value);
+/// `value` is the request's JSON value for the point: a number, a string (string points and
+/// `as=string` points), true/false or 0/1 (coils), or an array of those for array points.
+EncodeResult encode_write(const config::Point& point, const util::JsonValue& value);
+
+/// One point of a checked set request, ready for the bus: `point` indexes the device's points.
+struct PointWrite {
+    std::size_t point = 0;
+    EncodedWrite data;
+};
+
+/// A set request checked whole before anything is written. `ok` false: nothing may be written,
+/// `error` names the first point at fault (unknown, not writable, wrong type, out of range).
+struct WritePlan {
+    bool ok = false;
+    std::string error;
+    std::vector<PointWrite> writes;  ///< in the order the request gave them
+};
+
+/// Checks every point of a set request's `params` (a JSON object of point id -> value) against
+/// the device's points and encodes each value. Pure.
+WritePlan check_set_request(const std::vector<config::Point>& points, const util::JsonValue& params);
 
 }  // namespace fieldgate::modbus
