@@ -249,6 +249,7 @@ void SqliteStore::prepare() {
         query_int(db_, "SELECT max(coalesce((SELECT max(id) FROM records), 0), "
                        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))") +
         1;
+    disk_next_id_ = next;
     next_id_ = std::max(next_id_, next);
 }
 
@@ -318,9 +319,11 @@ std::uint64_t SqliteStore::carry_over(const std::string& damaged) {
             query_int(old.db, "SELECT count(*) FROM sqlite_schema");
             break;
         } catch (const SqliteError&) {
+            sqlite3_close(old.db);
+            old.db = nullptr;
         }
     }
-    if (!old.db) return 0;
+    if (!old.db) return 0;  // not readable as a database at all (garbage)
     std::int64_t max_id = INT64_MAX / 2;
     try {
         max_id = query_int(old.db, "SELECT max(id) FROM records");
@@ -398,7 +401,7 @@ bool SqliteStore::reopen_disk() {
     on_disk_ = true;
     // A file that gained records meanwhile (another tool) would collide with ids given in
     // memory: those readings take new ids (the uplink reads everything again on reconnect).
-    if (!pending_.empty() && pending_.begin()->first < next_id_) {
+    if (!pending_.empty() && pending_.begin()->first < disk_next_id_) {
         std::map<std::int64_t, NewRecord> renumbered;
         for (auto& [id, rec] : pending_)
             renumbered.emplace(next_id_++, std::move(rec));
