@@ -118,7 +118,7 @@ private:
 
     enum class Opened { Ok, Damaged, Unwritable };
     Opened open_file(std::string& why);
-    void open_memory();
+    void open_memory(bool read_file);
     void prepare();
     void close();
     void quarantine(const std::string& why);
