@@ -169,12 +169,16 @@ void Uplink::became_ready() {
     store::FetchRange first;
     first.max_records = 1;
     std::vector<store::Record> oldest;
-    bool readable = true;
     try {
         oldest = store_.fetch(first);
     } catch (const store::StoreError& e) {
-        readable = false;  // not known to be empty: the backlog is read when the store can be
-        held = "; the store cannot be read now (" + std::string(e.what()) + ")";
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again.
+        held = std::string("; the store cannot be read now: ") + e.what();
+        oldest.clear();
+        backlog_more_ = true;
+        util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
+        fill_window();
+        return;
     }
     if (!oldest.empty()) {
         const std::int64_t age_s = std::max<std::int64_t>(0, clock_.wall_ms() - oldest.front().time_ms) / 1000;
@@ -183,7 +187,7 @@ void Uplink::became_ready() {
         if (oldest.front().id < backlog_end_)
             held += "; ids before " + std::to_string(backlog_end_) + " are older than resume_after and go via resume/batch";
     }
-    backlog_more_ = readable ? !oldest.empty() && oldest.front().id < backlog_end_ : backlog_end_ > 1;
+    backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
     util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
     fill_window();
 }
