@@ -318,8 +318,8 @@ bool Uplink::next_batch(Batch& out) {
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
     // While the store cannot delete what was delivered (full disk), the backlog waits once
-    // kMaxUndeleted such ids are remembered; the live end (readings served from memory) goes on.
-    const bool backlog_ok = undeleted_.size() < kMaxUndeleted;
+    // max_undeleted such ids are remembered; the live end (readings served from memory) goes on.
+    const bool backlog_ok = undeleted_.size() < settings_.max_undeleted;
     // Live data must not wait behind a week of backlog: alternate while both have records.
     // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
     while ((live_more_ || (backlog_more_ && backlog_ok)) &&
