@@ -22,7 +22,7 @@ DEPS := check
 DEB_ENV :=
 endif
 
-.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross fuzz soak
+.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross fuzz soak soak-vfs
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -73,6 +73,11 @@ check-cross:
 	$(MAKE) ARCH= BUILD=build JOBS=$(JOBS) CMAKE_ARGS= all
 	$(MAKE) ARCH=$(ARCH) JOBS=$(JOBS) all
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L 'unit|integration'
+
+# The power-cut test (tests/unit/store/store_crash_test.cpp) with many more cuts than `make check`.
+CUTS ?= 5000
+soak-vfs: all
+	cd $(BUILD) && FG_CRASH_CUTS=$(CUTS) ./tests/fieldgate_unit -v -sg StoreCrash
 
 sanitize:
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON check

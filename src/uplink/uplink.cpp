@@ -246,6 +246,7 @@ void Uplink::on_records_committed() {
 void Uplink::tick() {
     const std::int64_t now = clock_.mono_ms();
     if (state_ == State::Idle) return;
+    if (!undeleted_.empty() && now >= undeleted_retry_mono_) retry_deletes();
     if (state_ == State::Waiting) {
         if (now >= reconnect_at_mono_) connect_now();
         return;
@@ -269,10 +270,11 @@ void Uplink::tick() {
 }
 
 std::int64_t Uplink::next_wakeup_mono() const {
-    if (state_ == State::Waiting) return reconnect_at_mono_;
-    if (state_ == State::Connecting || state_ == State::Subscribing) return deadline_mono_;
-    if (state_ != State::Ready) return kNever;
-    std::int64_t next = kNever;
+    const std::int64_t deletes = undeleted_.empty() ? kNever : undeleted_retry_mono_;
+    if (state_ == State::Waiting) return std::min(reconnect_at_mono_, deletes);
+    if (state_ == State::Connecting || state_ == State::Subscribing) return std::min(deadline_mono_, deletes);
+    if (state_ != State::Ready) return deletes;
+    std::int64_t next = deletes;
     for (const auto& [id, f] : inflight_)
         next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
     for (const auto& [id, p] : pending_logins_)
@@ -317,10 +319,14 @@ bool Uplink::next_batch(Batch& out) {
     store::FetchRange range;
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
+    // While the store cannot delete what was delivered (full disk), the backlog waits once
+    // max_undeleted such ids are remembered; the live end (readings served from memory) goes on.
+    const bool backlog_ok = undeleted_.size() < settings_.max_undeleted;
     // Live data must not wait behind a week of backlog: alternate while both have records.
     // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
-    while ((live_more_ || backlog_more_) && inflight_.size() + retry_.size() < settings_.uplink.inflight) {
-        const bool live = live_more_ && (prefer_live_ || !backlog_more_);
+    while ((live_more_ || (backlog_more_ && backlog_ok)) &&
+           inflight_.size() + retry_.size() < settings_.uplink.inflight) {
+        const bool live = live_more_ && (prefer_live_ || !backlog_more_ || !backlog_ok);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
         try {

@@ -29,6 +29,9 @@ struct Settings {
     std::set<std::string> gateway_devices;
     /// The sub-devices, logged in through the gateway while they are online.
     std::vector<SubDevice> subdevices;
+    /// Ids confirmed by the cloud that the store could not delete yet (full disk) kept at most;
+    /// at that many the backlog waits, the live end goes on.
+    std::size_t max_undeleted = 250'000;
 };
 
 /// The numbers `fieldgatectl status` shows of the uplink.
@@ -143,6 +146,12 @@ private:
     std::string last_error_;
     void connect_failed(const std::string& reason, bool hub_saw_it, int connack_code);
     util::RateLimit read_error_log_{60'000};
+    /// Records the cloud confirmed but the store could not delete yet (full disk): counted as
+    /// delivered once the delete lands, not sent again meanwhile. At settings_.max_undeleted ids
+    /// the backlog waits (the live end, where memory-mode readings are, goes on).
+    std::vector<std::int64_t> undeleted_;
+    std::int64_t undeleted_retry_mono_ = INT64_MAX;
+    void retry_deletes();
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;
