@@ -2,6 +2,7 @@
 
 #include <modbus.h>
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -39,7 +40,8 @@ void set_timeout(modbus_t* ctx, std::int64_t ms) {
 /// next use reconnects (collectd's recovery: no libmodbus error recovery, no stale sockets).
 class BusPoller::Connection {
 public:
-    explicit Connection(const config::Bus& bus) : bus_(bus) {}
+    Connection(const config::Bus& bus, BusPoller& owner) : bus_(bus), owner_(owner) {}
+    ~Connection() { drop(); }
 
     /// The connected context, or nullptr with `error` set.
     modbus_t* get(std::string& error) {
@@ -64,12 +66,19 @@ public:
             return nullptr;
         }
         ctx_ = std::move(ctx);
+        owner_.publish_socket(modbus_get_socket(ctx_.get()));
         return ctx_.get();
     }
-    void drop() { ctx_.reset(); }
+    void drop() {
+        // Withdrawn before the close: stop() must never shut down a descriptor number that
+        // meanwhile belongs to something else.
+        if (ctx_) owner_.publish_socket(-1);
+        ctx_.reset();
+    }
 
 private:
     const config::Bus& bus_;
+    BusPoller& owner_;
     ModbusPtr ctx_;
 };
 
@@ -117,20 +126,33 @@ void BusPoller::start() {
     thread_ = std::thread([this] { run(); });
 }
 
-void BusPoller::stop() {
+void BusPoller::request_stop() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
+        stopping_ = true;
+        // A request blocked on a silent device returns at once instead of after its time-out.
+        if (socket_fd_ >= 0 && bus_.type == config::BusType::Tcp) shutdown(socket_fd_, SHUT_RDWR);
     }
     wake_.notify_all();
+}
+
+void BusPoller::stop() {
+    request_stop();
     if (thread_.joinable()) thread_.join();
+}
+
+void BusPoller::publish_socket(int fd) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    socket_fd_ = fd;
+    if (fd >= 0 && stop_ && bus_.type == config::BusType::Tcp) shutdown(fd, SHUT_RDWR);
 }
 
 void BusPoller::run() noexcept {
     // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters).
     pthread_setname_np(pthread_self(), ("bus:" + bus_.name).substr(0, 15).c_str());
     const util::SystemClock clock;
-    Connection conn(bus_);
+    Connection conn(bus_, *this);
     try {
         std::unique_lock<std::mutex> lock(mutex_);
         while (!stop_) {
@@ -176,6 +198,10 @@ void BusPoller::poll(DeviceState& d, Connection& conn) {
             d.data.assign(d.plan.blocks.size(), BlockData{});
             bool fall_back = false;
             for (std::size_t b = 0; b < d.plan.blocks.size(); ++b) {
+                if (stopping_) {
+                    transport_ok = false;
+                    break;
+                }
                 const ReadBlock& blk = d.plan.blocks[b];
                 BlockData& out = d.data[b];
                 int rc = -1;
@@ -229,6 +255,8 @@ void BusPoller::poll(DeviceState& d, Connection& conn) {
             reading.time_ms = 0;
         }
     }
+    // A poll cut short by stop() says nothing about the device: no failure counted, no reading.
+    if (!transport_ok && stopping_) return;
     if (reading.time_ms == 0) reading.time_ms = clock.wall_ms();
 
     bool any = false;

@@ -28,7 +28,11 @@ public:
     BusPoller& operator=(const BusPoller&) = delete;
 
     void start();
-    /// Asks the thread to stop and joins it (at most one request time-out later).
+    /// Asks the thread to stop without waiting: a request in progress on a TCP bus is cut
+    /// short (its socket shut down), an RTU bus stops after the request in progress. A poll cut
+    /// short pushes no reading and counts no failure. Call on every poller, then stop() each.
+    void request_stop();
+    /// request_stop() and joins the thread.
     void stop();
     /// Monotonic ms of the thread's last sign of life (for the watchdog).
     std::int64_t heartbeat_mono() const { return heartbeat_.load(); }
@@ -40,6 +44,8 @@ private:
 
     void run() noexcept;
     void poll(DeviceState& d, Connection& conn);
+    /// The connected socket (or -1), for request_stop(); set by the bus thread.
+    void publish_socket(int fd);
 
     const config::Config& cfg_;
     const config::Bus& bus_;
@@ -49,6 +55,8 @@ private:
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stop_ = false;
+    int socket_fd_ = -1;                 ///< guarded by mutex_
+    std::atomic<bool> stopping_{false};  ///< stop_, readable without the lock between requests
     std::atomic<std::int64_t> heartbeat_{0};
 };
 
