@@ -122,7 +122,8 @@ int Daemon::Impl::run() {
     }
     stop_runtime();
     const auto left = store->stats();
-    util::log_notice("stopped; " + std::to_string(left.records) + " records kept in " + cfg->store.path);
+    util::log_notice("stopped; " + std::to_string(left.records) + " records kept in " + cfg->store.path + " (" +
+                     std::to_string(readings_total) + " readings taken since start)");
     control.reset();
     store.reset();
     return exit_code;

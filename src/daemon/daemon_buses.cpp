@@ -47,6 +47,12 @@ void Daemon::Impl::build_runtime(const config::Config* previous) {
 }
 
 void Daemon::Impl::stop_runtime() {
+    // What was read is made durable before anything else can fail or take time.
+    take_readings();
+    store->commit();
+    // All at once: each bus cuts its request in progress short instead of waiting out a time-out.
+    for (auto& p : pollers)
+        p->request_stop();
     for (auto& p : pollers)
         p->stop();
     pollers.clear();
