@@ -23,31 +23,6 @@ void Daemon::Impl::check(int rc, const char* what) {
     if (rc < 0) throw std::runtime_error(std::string("event loop: ") + what + ": " + std::strerror(-rc));
 }
 
-void Daemon::Impl::reload() {
-    util::log_notice("reloading " + config_path);
-    auto loaded = config::load(config_path);
-    for (const auto& w : loaded.warnings)
-        util::log_warning(w);
-    if (!loaded.config) {
-        for (const auto& e : loaded.errors)
-            util::log_error(e);
-        util::log_error("reload refused: the new configuration is invalid; still running on the old one");
-        return;
-    }
-    if (loaded.config->store.path != cfg->store.path)
-        util::log_warning("reload: [store] path changes take effect on restart");
-    if (loaded.config->gateway.control_socket != cfg->gateway.control_socket)
-        util::log_warning("reload: [gateway] control_socket changes take effect on restart");
-    stop_runtime();
-    loaded.config->store = cfg->store;
-    loaded.config->gateway.control_socket = cfg->gateway.control_socket;
-    auto previous = std::move(cfg);
-    cfg = std::make_unique<config::Config>(std::move(*loaded.config));
-    build_runtime(previous.get());
-    util::log_notice("reloaded: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses");
-}
-
 // sd-event trampolines: nothing may throw out of them.
 int Daemon::Impl::on_signal(sd_event_source*, const signalfd_siginfo* si, void* ud) noexcept {
     auto* self = static_cast<Impl*>(ud);

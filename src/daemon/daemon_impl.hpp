@@ -1,7 +1,8 @@
 #pragma once
 // Daemon::Impl, shared by the daemon's files, split by role:
-//   daemon.cpp         lifecycle: start, the sd-event loop, signals, stop, reload
+//   daemon.cpp         lifecycle: start, the sd-event loop, signals, stop
 //   daemon_buses.cpp   building and tearing down the pollers, the uplink and the registry
+//   daemon_reload.cpp  SIGHUP
 //   daemon_store.cpp   readings into the store, commit and expiry timers
 //   daemon_uplink.cpp  MQTT events and the uplink timer
 //   daemon_notify.cpp  sd_notify STATUS=, the summary log line, the watchdog
@@ -69,14 +70,21 @@ struct Daemon::Impl {
 
     // daemon.cpp
     int run();
-    void reload();
     static void check(int rc, const char* what);
     static int on_signal(sd_event_source*, const signalfd_siginfo* si, void* ud) noexcept;
 
     // daemon_buses.cpp
-    void build_runtime(const config::Config* previous = nullptr);
+    void build_runtime();
     void stop_runtime();
+    uplink::Settings uplink_settings() const;
+    void start_uplink();
+    void stop_uplink();
+    void start_pollers(const config::Config* previous);
+    void stop_pollers();
     void warn_about_unsupported() const;
+
+    // daemon_reload.cpp
+    void reload();
 
     // daemon_store.cpp
     void take_readings();

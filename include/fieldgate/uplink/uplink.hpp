@@ -58,6 +58,10 @@ public:
 
     /// Starts the first connection attempt.
     void start();
+    /// A reload with the same gateway identity and [mqtt]: takes the new sub-devices and [uplink]
+    /// settings and keeps the connection, the in-flight window, the cursors and the connect
+    /// throttle's history. Sub-devices removed or changed while logged in are logged out.
+    void reconfigure(Settings settings);
     /// Feeds one client event.
     void on_event(const mqtt::Event& event);
     /// New records were committed: the live end may have more to send.
