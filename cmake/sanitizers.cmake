@@ -1,7 +1,17 @@
-# -DFG_SANITIZE=ON builds everything with AddressSanitizer and UBSan.
+# -DFG_SANITIZE=ON builds everything with AddressSanitizer (LeakSanitizer included) and UBSan.
+# -fno-sanitize-recover=all: the first finding aborts the program, so a test that meets one fails
+# (UBSan would otherwise print and carry on). The tests run with FG_SANITIZER_ENV (below).
 option(FG_SANITIZE "Build with -fsanitize=address,undefined" OFF)
 add_library(fg_sanitizers INTERFACE)
+set(FG_SANITIZER_ENV "")
 if(FG_SANITIZE)
-  target_compile_options(fg_sanitizers INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer)
-  target_link_options(fg_sanitizers INTERFACE -fsanitize=address,undefined)
+  target_compile_options(fg_sanitizers INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=all
+                                                 -fno-omit-frame-pointer)
+  target_link_options(fg_sanitizers INTERFACE -fsanitize=address,undefined -fno-sanitize-recover=all)
+  # What every test process (and what it starts) runs with: halt on the first report, leaks
+  # checked at exit, a non-zero exit code either way; the harness also reads the logs.
+  set(FG_SANITIZER_ENV
+    "ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:exitcode=86:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"
+    "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87"
+    "LSAN_OPTIONS=exitcode=88:suppressions=${CMAKE_SOURCE_DIR}/cmake/lsan.supp")
 endif()

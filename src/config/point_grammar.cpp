@@ -10,7 +10,7 @@
 namespace fieldgate::config {
 namespace {
 
-constexpr std::string_view kOptions = "ABCD CDAB BADC DCBA scale=F offset=F bit=N quality as=string";
+constexpr std::string_view kOptions = "ABCD CDAB BADC DCBA scale=F offset=F bit=N quality as=string writable";
 constexpr std::string_view kTypes =
     "bool int16 uint16 int32 uint32 int64 uint64 float32 float64 string[N], arrays TYPE[N]";
 
@@ -193,6 +193,9 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
         } else if (token == "as=string") {
             if (p.as_string) twice();
             p.as_string = true;
+        } else if (token == "writable") {
+            if (p.writable) twice();
+            p.writable = true;
         } else if (eq != std::string_view::npos && (name == "scale" || name == "offset")) {
             auto& slot = name == "scale" ? p.scale : p.offset;
             if (slot) twice();
@@ -228,6 +231,14 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
             errors.push_back("bit=N applies to a single int16 or uint16 only; accepted: e.g. holding:7 uint16 bit=3");
         }
         if (bits && p.bit) errors.push_back("bit=N on a bit table; accepted: bit=N with holding or input");
+        if (p.writable && (p.table == Table::Input || p.table == Table::Discrete)) {
+            errors.push_back(std::string(p.table == Table::Input ? "input" : "discrete") +
+                             " points are read-only; accepted: writable on holding and coil points");
+        }
+        if (p.writable && p.bit) {
+            errors.push_back("writable with bit=N (the other bits of the register would be overwritten); "
+                             "accepted: writable on a whole register or a coil");
+        }
         const std::uint32_t width = p.width();
         if (!bits && width > kMaxPointRegisters) {
             errors.push_back("point occupies " + std::to_string(width) +

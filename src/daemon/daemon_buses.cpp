@@ -74,9 +74,7 @@ void Daemon::Impl::stop_pollers() {
     // What was read is made durable before anything else can fail or take time.
     take_readings();
     store->commit();
-    // All at once: each bus cuts its request in progress short instead of waiting out a time-out.
-    for (auto& p : pollers)
-        p->request_stop();
+    // Each bus cuts its request in progress short instead of waiting out a time-out.
     for (auto& p : pollers)
         p->stop();
     pollers.clear();

@@ -1,18 +1,12 @@
 #include "fieldgate/modbus/bus_poller.hpp"
 
-#include <modbus.h>
-#include <pthread.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <memory>
+#include <functional>
+#include <system_error>
 
-#include "fieldgate/modbus/decode.hpp"
 #include "fieldgate/util/clock.hpp"
-#include "fieldgate/util/log.hpp"
+#include "fieldgate/util/units.hpp"
 
 namespace fieldgate::modbus {
 namespace {
@@ -20,95 +14,43 @@ namespace {
 constexpr std::int64_t kLogEveryMs = 60'000;
 // The thread wakes at least this often so the watchdog sees it alive on a quiet bus.
 constexpr std::int64_t kMaxSleepMs = 1000;
+// Re-opening a line that failed: first retry soon (a USB adapter re-enumerating), then back off.
+constexpr std::int64_t kReopenMinMs = 1000;
+constexpr std::int64_t kReopenMaxMs = 15'000;
 
-struct ModbusDeleter {
-    void operator()(modbus_t* ctx) const noexcept {
-        modbus_close(ctx);
-        modbus_free(ctx);
-    }
-};
-using ModbusPtr = std::unique_ptr<modbus_t, ModbusDeleter>;
-
-void set_timeout(modbus_t* ctx, std::int64_t ms) {
-    modbus_set_response_timeout(ctx, static_cast<std::uint32_t>(ms / 1000),
-                                static_cast<std::uint32_t>((ms % 1000) * 1000));
+std::string where_of(const config::Device& d, const config::Bus& b) {
+    return "device=" + d.name + " bus=" + b.name + " unit=" + std::to_string(d.unit_id);
 }
 
 }  // namespace
 
-/// The bus's libmodbus context, connected lazily and dropped on any transport error so the
-/// next use reconnects (collectd's recovery: no libmodbus error recovery, no stale sockets).
-class BusPoller::Connection {
-public:
-    Connection(const config::Bus& bus, BusPoller& owner) : bus_(bus), owner_(owner) {}
-    ~Connection() { drop(); }
-
-    /// The connected context, or nullptr with `error` set.
-    modbus_t* get(std::string& error) {
-        if (ctx_) return ctx_.get();
-        ModbusPtr ctx;
-        if (bus_.type == config::BusType::Tcp) {
-            ctx.reset(modbus_new_tcp(bus_.host.c_str(), bus_.port));
-        } else {
-            const char parity = bus_.parity == config::Parity::Even  ? 'E'
-                                : bus_.parity == config::Parity::Odd ? 'O'
-                                                                     : 'N';
-            ctx.reset(modbus_new_rtu(bus_.device.c_str(), static_cast<int>(bus_.baud), parity, bus_.data_bits,
-                                     bus_.stop_bits));
-        }
-        if (!ctx) {
-            error = std::string("cannot create context: ") + modbus_strerror(errno);
-            return nullptr;
-        }
-        set_timeout(ctx.get(), bus_.timeout_ms);
-        if (modbus_connect(ctx.get()) != 0) {
-            error = std::string("connect failed: ") + modbus_strerror(errno);
-            return nullptr;
-        }
-        ctx_ = std::move(ctx);
-        owner_.publish_socket(modbus_get_socket(ctx_.get()));
-        return ctx_.get();
-    }
-    void drop() {
-        // Withdrawn before the close: stop() must never shut down a descriptor number that
-        // meanwhile belongs to something else.
-        if (ctx_) owner_.publish_socket(-1);
-        ctx_.reset();
-    }
-
-private:
-    const config::Bus& bus_;
-    BusPoller& owner_;
-    ModbusPtr ctx_;
-};
-
 struct BusPoller::DeviceState {
     std::size_t index = 0;
     const config::Device* device = nullptr;
-    const config::Model* model = nullptr;
-    std::int64_t timeout_ms = 0;
-    Plan plan;
-    bool single_reads = false;
+    std::string where;
+    DeviceReader reader;
     DeviceHealth health;
     std::int64_t due_mono = 0;
     util::RateLimit log_limit{kLogEveryMs};
-    std::vector<BlockData> data;
 
-    DeviceState(std::size_t i, const config::Config& cfg)
+    DeviceState(std::size_t i, const config::Config& cfg, const config::Bus& bus)
         : index(i),
           device(&cfg.devices[i]),
-          model(&cfg.model_of(cfg.devices[i])),
-          timeout_ms(cfg.timeout_of(cfg.devices[i])),
-          plan(plan_reads(model->points)),
+          where(where_of(cfg.devices[i], bus)),
+          reader(cfg.model_of(cfg.devices[i]), cfg.devices[i].unit_id, cfg.timeout_of(cfg.devices[i]), where),
           health(device->interval_ms, device->offline_after, device->probe_max_ms) {}
 };
 
 BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
                      ReadingSink& sink)
-    : cfg_(cfg), bus_(bus), sink_(sink) {
+    : BusPoller(cfg, bus, devices, sink, make_transport(bus)) {}
+
+BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
+                     ReadingSink& sink, std::unique_ptr<ModbusTransport> transport)
+    : cfg_(cfg), bus_(bus), sink_(sink), transport_(std::move(transport)), reopen_backoff_(kReopenMinMs, kReopenMaxMs) {
     devices_.reserve(devices.size());
     for (auto i : devices)
-        devices_.emplace_back(i, cfg_);
+        devices_.emplace_back(i, cfg_, bus_);
 }
 
 BusPoller::~BusPoller() {
@@ -117,184 +59,155 @@ BusPoller::~BusPoller() {
 
 void BusPoller::start() {
     const util::SystemClock clock;
-    heartbeat_ = clock.mono_ms();
-    // Spread the first polls over one interval so devices of a bus do not all fire at once.
     const std::int64_t now = clock.mono_ms();
-    for (std::size_t i = 0; i < devices_.size(); ++i)
-        devices_[i].due_mono = now + devices_[i].device->interval_ms * static_cast<std::int64_t>(i) /
-                                         static_cast<std::int64_t>(devices_.size());
-    thread_ = std::thread([this] { run(); });
-}
-
-void BusPoller::request_stop() {
-    {
-        std::lock_guard<std::mutex> lock(mutex_);
-        stop_ = true;
-        stopping_ = true;
-        // A request blocked on a silent device returns at once instead of after its time-out.
-        if (socket_fd_ >= 0 && bus_.type == config::BusType::Tcp) shutdown(socket_fd_, SHUT_RDWR);
+    heartbeat_ = now;
+    // Spread first polls over one interval: by position within the bus, and by the bus's name
+    // across buses (stable from run to run, so a restart keeps the same load pattern).
+    const auto bus_phase = static_cast<std::int64_t>(std::hash<std::string>{}(bus_.name) % 1'000'003U);
+    const auto n = static_cast<std::int64_t>(devices_.size());
+    for (std::size_t i = 0; i < devices_.size(); ++i) {
+        const std::int64_t interval = devices_[i].device->interval_ms;
+        devices_[i].due_mono = now + (bus_phase + interval * static_cast<std::int64_t>(i) / n) % interval;
     }
-    wake_.notify_all();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kStackBytes);
+    const int rc = pthread_create(&thread_, &attr, &BusPoller::thread_main, this);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "bus=" + bus_.name + ": cannot start its thread");
+    running_ = true;
 }
 
 void BusPoller::stop() {
-    request_stop();
-    if (thread_.joinable()) thread_.join();
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+    }
+    transport_->interrupt();  // cuts a request in flight short
+    wake_.notify_all();
+    if (running_) {
+        pthread_join(thread_, nullptr);
+        running_ = false;
+    }
 }
 
-void BusPoller::publish_socket(int fd) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    socket_fd_ = fd;
-    if (fd >= 0 && stop_ && bus_.type == config::BusType::Tcp) shutdown(fd, SHUT_RDWR);
+void* BusPoller::thread_main(void* self) noexcept {
+    static_cast<BusPoller*>(self)->run();
+    return nullptr;
 }
 
 void BusPoller::run() noexcept {
     // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters).
     pthread_setname_np(pthread_self(), ("bus:" + bus_.name).substr(0, 15).c_str());
-    const util::SystemClock clock;
-    Connection conn(bus_, *this);
     try {
-        std::unique_lock<std::mutex> lock(mutex_);
-        while (!stop_) {
-            const std::int64_t now = clock.mono_ms();
-            heartbeat_ = now;
-            auto next =
-                std::min_element(devices_.begin(), devices_.end(),
-                                 [](const DeviceState& a, const DeviceState& b) { return a.due_mono < b.due_mono; });
-            if (next == devices_.end()) {
-                wake_.wait_for(lock, std::chrono::milliseconds(kMaxSleepMs));
-                continue;
-            }
-            if (next->due_mono > now) {
-                wake_.wait_for(lock, std::chrono::milliseconds(std::min(next->due_mono - now, kMaxSleepMs)));
-                continue;
-            }
-            lock.unlock();
-            poll(*next, conn);
-            lock.lock();
-        }
+        serve_due_device();
     } catch (const std::exception& e) {
         util::log_error("bus=" + bus_.name + ": poller stopped: " + e.what());
     } catch (...) {
         util::log_error("bus=" + bus_.name + ": poller stopped by an unknown error");
     }
+    transport_->close();
 }
 
-void BusPoller::poll(DeviceState& d, Connection& conn) {
+void BusPoller::serve_due_device() {
+    const util::SystemClock clock;
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!stop_) {
+        const std::int64_t now = clock.mono_ms();
+        heartbeat_ = now;
+        auto next = std::min_element(devices_.begin(), devices_.end(), [](const DeviceState& a, const DeviceState& b) {
+            return a.due_mono < b.due_mono;
+        });
+        if (next == devices_.end() || next->due_mono > now) {
+            const std::int64_t sleep = next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
+            wake_.wait_for(lock, std::chrono::milliseconds(sleep));
+            continue;
+        }
+        lock.unlock();
+        poll(*next);
+        lock.lock();
+    }
+}
+
+Outcome BusPoller::line_ready(std::int64_t now_mono, std::string& error) {
+    if (transport_->is_open()) return Outcome::Ok;
+    if (now_mono < reopen_at_mono_) {
+        error = line_error_;
+        return Outcome::Closed;
+    }
+    const Result r = transport_->open();
+    if (r.ok()) {
+        if (!line_error_.empty()) util::log_notice("bus=" + bus_.name + ": line open again");
+        line_error_.clear();
+        reopen_backoff_.reset();
+        return Outcome::Ok;
+    }
+    if (r.outcome == Outcome::Stopped) return Outcome::Stopped;
+    const std::int64_t delay = reopen_backoff_.next_ms();
+    reopen_at_mono_ = now_mono + delay;
+    if (line_error_ != r.detail)
+        util::log_warning("bus=" + bus_.name + ": " + r.detail + "; retrying with back-off (next in " +
+                          util::format_duration_ms(delay) + ")");
+    line_error_ = r.detail;
+    error = r.detail;
+    return Outcome::Closed;
+}
+
+void BusPoller::poll(DeviceState& d) {
     const util::SystemClock clock;
     const std::int64_t due = d.due_mono;
     Reading reading;
     reading.device = d.index;
-    std::string error;
-    bool transport_ok = true;
-
-    modbus_t* ctx = conn.get(error);
-    if (!ctx) {
-        transport_ok = false;
-    } else {
-        set_timeout(ctx, d.timeout_ms);
-        modbus_set_slave(ctx, d.device->unit_id);
-        for (int pass = 0; pass < 2 && transport_ok; ++pass) {
-            d.data.assign(d.plan.blocks.size(), BlockData{});
-            bool fall_back = false;
-            for (std::size_t b = 0; b < d.plan.blocks.size(); ++b) {
-                if (stopping_) {
-                    transport_ok = false;
-                    break;
-                }
-                const ReadBlock& blk = d.plan.blocks[b];
-                BlockData& out = d.data[b];
-                int rc = -1;
-                switch (blk.table) {
-                    case config::Table::Holding:
-                        out.registers.resize(blk.count);
-                        rc = modbus_read_registers(ctx, blk.start, blk.count, out.registers.data());
-                        break;
-                    case config::Table::Input:
-                        out.registers.resize(blk.count);
-                        rc = modbus_read_input_registers(ctx, blk.start, blk.count, out.registers.data());
-                        break;
-                    case config::Table::Coil:
-                        out.bits.resize(blk.count);
-                        rc = modbus_read_bits(ctx, blk.start, blk.count, out.bits.data());
-                        break;
-                    case config::Table::Discrete:
-                        out.bits.resize(blk.count);
-                        rc = modbus_read_input_bits(ctx, blk.start, blk.count, out.bits.data());
-                        break;
-                }
-                if (reading.time_ms == 0) reading.time_ms = clock.wall_ms();
-                if (rc == blk.count) {
-                    out.ok = true;
-                    continue;
-                }
-                const int err = errno;
-                if (err == EMBXILADD && !d.single_reads) {
-                    // A merged block crossed a hole in the device's map: read point by point
-                    // from now on (Telegraf's planner lacks this fall-back).
-                    util::log_notice("device=" + d.device->name + " bus=" + bus_.name + " unit=" +
-                                     std::to_string(d.device->unit_id) + " addr=" + std::to_string(blk.start) +
-                                     ": illegal data address in a merged read; reading points one by one");
-                    d.plan = plan_single_reads(d.model->points);
-                    d.single_reads = true;
-                    fall_back = true;
-                    break;
-                }
-                if (err > MODBUS_ENOBASE && err < MODBUS_ENOBASE + 64) {
-                    // A Modbus exception: the device answered; only this block is missing.
-                    error = "addr=" + std::to_string(blk.start) + ": " + modbus_strerror(err);
-                    continue;
-                }
-                error = "addr=" + std::to_string(blk.start) + ": " + modbus_strerror(err) + " (timeout " +
-                        std::to_string(d.timeout_ms) + " ms)";
-                transport_ok = false;
-                conn.drop();
-                break;
-            }
-            if (!fall_back) break;
-            reading.time_ms = 0;
+    std::string line_error;
+    const Outcome line = line_ready(clock.mono_ms(), line_error);
+    if (line == Outcome::Stopped) return;
+    if (line == Outcome::Ok) {
+        DeviceRead r = d.reader.read(*transport_, clock);
+        if (r.last == Outcome::Stopped) return;  // shutting down: not the device's fault
+        reading.time_ms = r.time_ms;
+        reading.ok = r.ok;
+        if (r.ok) {
+            reading.measurepoints = std::move(r.points.json);
+            reading.non_finite = r.points.non_finite;
         }
+        reading.error = std::move(r.error);
+        if (r.last == Outcome::Closed && !transport_->is_open()) line_error_ = reading.error;
+    } else {
+        reading.time_ms = clock.wall_ms();
+        reading.error = line_error;
     }
-    // A poll cut short by stop() says nothing about the device: no failure counted, no reading.
-    if (!transport_ok && stopping_) return;
-    if (reading.time_ms == 0) reading.time_ms = clock.wall_ms();
-
-    bool any = false;
-    if (transport_ok) {
-        Measurepoints mp = encode_measurepoints(d.model->points, d.plan, d.data);
-        any = mp.written > 0;
-        if (any) reading.measurepoints = std::move(mp.json);
-        reading.non_finite = mp.non_finite;
-    }
-    reading.ok = transport_ok && any;
-    if (!reading.ok && error.empty()) error = "no point could be read";
-    reading.error = error;
-
     bool changed = false;
-    std::int64_t next_due = d.health.record(reading.ok, due, changed);
+    schedule(d, reading.ok, due, changed);
+    reading.online = d.health.online();
     const std::int64_t now = clock.mono_ms();
+    heartbeat_ = now;
+    log_outcome(d, reading, changed, now);
+    sink_.push(std::move(reading));
+}
+
+void BusPoller::schedule(DeviceState& d, bool ok, std::int64_t due, bool& changed) {
+    std::int64_t next_due = d.health.record(ok, due, changed);
+    const std::int64_t now = util::SystemClock().mono_ms();
     if (next_due <= now) {
         // Overran (a slow bus): keep the phase, skip the missed slots instead of bursting.
         const std::int64_t step = d.device->interval_ms;
         next_due += ((now - next_due) / step + 1) * step;
     }
     d.due_mono = next_due;
-    reading.online = d.health.online();
+}
 
-    const std::string where =
-        "device=" + d.device->name + " bus=" + bus_.name + " unit=" + std::to_string(d.device->unit_id);
+void BusPoller::log_outcome(DeviceState& d, const Reading& reading, bool changed, std::int64_t now_mono) {
     if (changed) {
         if (reading.online)
-            util::log_notice(where + ": online");
+            util::log_notice(d.where + ": online");
         else
-            util::log_warning(where + ": offline after " + std::to_string(d.health.consecutive_failures()) +
-                              " failed polls: " + error);
-    } else if (!reading.ok && d.log_limit.allow(now)) {
+            util::log_warning(d.where + ": offline after " + std::to_string(d.health.consecutive_failures()) +
+                              " failed polls: " + reading.error);
+    } else if (!reading.ok && d.log_limit.allow(now_mono)) {
         const auto held = d.log_limit.suppressed();
-        util::log_warning(where + ": " + error +
+        util::log_warning(d.where + ": " + reading.error +
                           (held ? " (" + std::to_string(held) + " similar messages suppressed)" : std::string()));
     }
-    sink_.push(std::move(reading));
 }
 
 }  // namespace fieldgate::modbus

@@ -4,6 +4,7 @@ Starts real programs on loopback (mosquitto, the Modbus simulator, the cloud sim
 fieldgated), waits for them with bounded waits, and stops them by pid. Nothing here sleeps
 to "let things settle": every wait polls a condition with a deadline.
 """
+import atexit
 import json
 import os
 import shutil
@@ -45,31 +46,92 @@ def wait_until(predicate, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-class Proc:
-    """A child process with its output in a log file."""
+# What AddressSanitizer, LeakSanitizer and UBSan print when they find something (sanitizer
+# builds: make sanitize, CI). Any of these in a process's log fails the test that started it.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                     "SUMMARY: UndefinedBehaviorSanitizer", "AddressSanitizer:DEADLYSIGNAL")
 
-    def __init__(self, name, argv, workdir, env=None):
+# Every process the harness spawned and has not stopped yet, oldest first. The harness owns a
+# process from the moment it spawns it: a Stack stops what was spawned inside it (a start that
+# failed half-way included) and nothing survives the test's interpreter (atexit below).
+_LIVE = []
+_SERIAL = [0]
+
+
+def _kill_survivors():
+    for p in reversed(list(_LIVE)):
+        try:
+            os.killpg(p.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            p.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+atexit.register(_kill_survivors)
+
+
+class Proc:
+    """A child process with its output in a log file.
+
+    `strict` (the default for fieldgate's own programs, not for mosquitto): stop() raises when the
+    program exits non-zero on SIGTERM, dies on its own, or printed a sanitizer report."""
+
+    def __init__(self, name, argv, workdir, env=None, strict=True):
         self.name = name
         self.argv = argv
+        self.strict = strict
+        self.killed = False  # set by kill(): an exit by SIGKILL is what the test asked for
         self.log_path = os.path.join(workdir, name + ".log")
         self._log = open(self.log_path, "ab")
+        self._log_start = self._log.tell()  # a restarted program appends: judge only this run
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, start_new_session=True)
+        _SERIAL[0] += 1
+        self.serial = _SERIAL[0]
+        _LIVE.append(self)
 
     def alive(self):
         return self.proc.poll() is None
 
     def stop(self, timeout=10, sig=signal.SIGTERM):
-        """Sends sig and waits; SIGKILL after timeout. Returns the exit code."""
-        if self.proc.poll() is None:
+        """Sends sig and waits; SIGKILL after timeout. Returns the exit code; raises AssertionError
+        (strict processes) on a sanitizer report, a death the test did not cause, or a non-zero
+        exit on sig."""
+        died_before = self.proc.poll() is not None
+        timed_out = False
+        if not died_before:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
+                timed_out = True
                 self.proc.kill()
                 self.proc.wait(timeout=5)
-        self._log.close()
-        return self.proc.returncode
+        if not self._log.closed:
+            self._log.close()
+        if self in _LIVE:
+            _LIVE.remove(self)
+        rc = self.proc.returncode
+        report = self.sanitizer_report()
+        if report:
+            raise AssertionError("%s: sanitizer report:\n%s" % (self.name, report))
+        if self.strict and not self.killed:
+            if timed_out:
+                raise AssertionError("%s did not stop within %d s of signal %d" % (self.name, timeout, sig))
+            if died_before and rc != 0:
+                raise AssertionError("%s died on its own with exit %r:\n%s" % (self.name, rc, self.log()[-4000:]))
+            if sig == signal.SIGTERM and rc != 0:
+                raise AssertionError("%s exited %r on SIGTERM:\n%s" % (self.name, rc, self.log()[-4000:]))
+        return rc
+
+    def kill(self):
+        """SIGKILL, on purpose (a crash test): the exit it causes is not a failure."""
+        self.killed = True
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -80,6 +142,20 @@ class Proc:
                 return f.read()
         except OSError:
             return ""
+
+    def sanitizer_report(self):
+        """The sanitizer report this run of the program printed, or "" (bounded to 6000 chars)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(self._log_start)
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+        hits = [text.find(m) for m in SANITIZER_MARKERS if m in text]
+        if not hits:
+            return ""
+        start = max(0, min(hits) - 200)
+        return text[start:start + 6000]
 
 
 class Mosquitto:
@@ -95,7 +171,7 @@ class Mosquitto:
         self.proc = None
 
     def start(self):
-        self.proc = Proc("mosquitto", [MOSQUITTO, "-c", self.conf], self.workdir)
+        self.proc = Proc("mosquitto", [MOSQUITTO, "-c", self.conf], self.workdir, strict=False)
         wait_until(lambda: port_open(self.port) or not self.proc.alive(), 10, "mosquitto on port %d" % self.port)
         if not self.proc.alive():
             raise AssertionError("mosquitto did not start:\n" + self.proc.log())
@@ -323,24 +399,40 @@ def cpu_s(pid):
 
 class Stack:
     """Processes started by a test, stopped in reverse order when the block ends, whatever
-    happened; `run(main)` prints the closing line ctest and CI read."""
+    happened, together with any process the harness spawned inside the block and nobody pushed
+    (a start that failed half-way); `run(main)` prints the closing line ctest and CI read.
+
+    A stop that fails (sanitizer report, non-zero exit on SIGTERM) fails the test when the block
+    itself ended without an exception; otherwise it is printed and the test's own failure stands."""
 
     def __init__(self):
         self.items = []
+        self.first_serial = _SERIAL[0] + 1
 
     def push(self, item):
         self.items.append(item)
         return item
 
     def __enter__(self):
+        self.first_serial = _SERIAL[0] + 1
         return self
 
     def __exit__(self, *exc):
+        errors = []
         for item in reversed(self.items):
             try:
                 item.stop()
             except Exception as e:  # a failing stop must not hide the test's own failure
-                print("stopping %r: %s" % (item, e))
+                errors.append("stopping %s: %s" % (getattr(item, "name", type(item).__name__), e))
+        for p in reversed([p for p in _LIVE if p.serial >= self.first_serial]):
+            try:
+                p.stop()
+            except Exception as e:
+                errors.append("stopping %s: %s" % (p.name, e))
+        for e in errors:
+            print(e)
+        if errors and exc[0] is None:
+            raise AssertionError("; ".join(errors))
         return False
 
 

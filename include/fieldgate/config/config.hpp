@@ -34,6 +34,7 @@ struct Point {
     std::optional<std::uint8_t> bit;  ///< bit=N of a register value (0..15)
     bool quality = false;             ///< wrap as {"value": v, "quality": q}
     bool as_string = false;           ///< write the number's text as a JSON string
+    bool writable = false;            ///< the cloud may set it (holding: FC6/FC16, coil: FC5/FC15)
     int line = 0;                     ///< where it was defined, for messages
 
     /// Registers (or bits, for coil/discrete) the point occupies.
@@ -89,6 +90,8 @@ struct Uplink {
 
 enum class BusType { Rtu, Tcp };
 enum class Parity { None, Even, Odd };
+/// How libmodbus drives RTS around a request: not at all, high while sending, low while sending.
+enum class Rts { None, Up, Down };
 
 struct Bus {
     std::string name;  ///< the part after "bus."; for a device's own tcp://host:port, that URI
@@ -99,7 +102,10 @@ struct Bus {
     Parity parity = Parity::None;
     std::uint8_t data_bits = 8;
     std::uint8_t stop_bits = 1;
-    std::int64_t frame_gap_ms = 5;
+    std::int64_t frame_gap_ms = 5;  ///< silence kept between the end of one exchange and the next request
+    bool rs485 = false;             ///< put the port in kernel RS-485 mode (TIOCSRS485)
+    Rts rts = Rts::None;
+    std::optional<std::int64_t> rts_delay_us;  ///< with rts; unset: one character time (libmodbus's default)
     // tcp
     std::string host;
     std::uint16_t port = 502;

@@ -210,3 +210,13 @@ TEST(PointGrammar, every_problem_of_a_line_is_reported) {
     CHECK_FALSE(r.point.has_value());
     LONGS_EQUAL(5, r.errors.size());  // id, table, address, type, token
 }
+
+TEST(PointGrammar, writable_on_holding_and_coil_points) {
+    CHECK_TRUE(ok("holding:10 float32 CDAB scale=0.1 writable").writable);
+    CHECK_TRUE(ok("coil:3 bool writable").writable);
+    CHECK_FALSE(ok("holding:10 float32").writable);
+    fails("input:10 int16 writable", "input points are read-only");
+    fails("discrete:1 bool writable", "discrete points are read-only");
+    fails("holding:7 uint16 bit=3 writable", "writable with bit=N");
+    fails("holding:7 uint16 writable writable", "\"writable\" given twice");
+}

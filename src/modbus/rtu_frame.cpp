@@ -1,0 +1,98 @@
+#include "fieldgate/modbus/rtu_frame.hpp"
+
+#include <cstdio>
+
+namespace fieldgate::modbus {
+
+std::string exception_name(std::uint8_t code) {
+    const char* name = nullptr;
+    switch (code) {
+        case kIllegalFunction: name = "illegal function"; break;
+        case kIllegalDataAddress: name = "illegal data address"; break;
+        case kIllegalDataValue: name = "illegal data value"; break;
+        case kSlaveDeviceFailure: name = "slave device failure"; break;
+        case 0x05: name = "acknowledge"; break;
+        case kSlaveDeviceBusy: name = "slave device busy"; break;
+        case 0x08: name = "memory parity error"; break;
+        case kGatewayPathUnavailable: name = "gateway path unavailable"; break;
+        case kGatewayTargetFailed: name = "gateway target device failed to respond"; break;
+        default: break;
+    }
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(code));
+    return name ? std::string(name) + " (" + hex + ")" : std::string("exception ") + hex;
+}
+
+std::uint16_t rtu_crc(const std::uint8_t* data, std::size_t length) {
+    std::uint16_t crc = 0xFFFF;
+    for (std::size_t i = 0; i < length; ++i) {
+        crc = static_cast<std::uint16_t>(crc ^ data[i]);
+        for (int bit = 0; bit < 8; ++bit)
+            crc = (crc & 1U) ? static_cast<std::uint16_t>((crc >> 1) ^ 0xA001U) : static_cast<std::uint16_t>(crc >> 1);
+    }
+    return crc;
+}
+
+std::uint8_t read_function(config::Table table) {
+    switch (table) {
+        case config::Table::Coil: return 1;
+        case config::Table::Discrete: return 2;
+        case config::Table::Holding: return 3;
+        case config::Table::Input: return 4;
+    }
+    return 3;
+}
+
+std::array<std::uint8_t, 6> rtu_read_request(std::uint8_t unit, const ReadBlock& block) {
+    return {unit,
+            read_function(block.table),
+            static_cast<std::uint8_t>(block.start >> 8),
+            static_cast<std::uint8_t>(block.start & 0xFF),
+            static_cast<std::uint8_t>(block.count >> 8),
+            static_cast<std::uint8_t>(block.count & 0xFF)};
+}
+
+std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length) {
+    if (length < 2) return 0;
+    if (data[1] & 0x80) return 5;  // unit, function|0x80, code, CRC
+    if (length < 3) return 0;
+    return 5 + std::size_t{data[2]};  // unit, function, byte count, data, CRC
+}
+
+namespace {
+
+Result garbled(std::string why) {
+    return Result{Outcome::Garbled, 0, std::move(why)};
+}
+
+}  // namespace
+
+Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, const ReadBlock& block,
+                       BlockData& out) {
+    const std::size_t expected = rtu_expected_length(data, length);
+    if (expected == 0 || length < expected)
+        return garbled("short frame (" + std::to_string(length) + " bytes)");
+    const std::uint16_t crc = rtu_crc(data, expected - 2);
+    if (data[expected - 2] != (crc & 0xFF) || data[expected - 1] != (crc >> 8)) return garbled("CRC error");
+    if (data[0] != unit) return garbled("reply from unit " + std::to_string(data[0]));
+    const std::uint8_t function = read_function(block.table);
+    if ((data[1] & 0x7F) != function) return garbled("reply to function " + std::to_string(data[1] & 0x7F));
+    if (data[1] & 0x80) return Result{Outcome::Exception, data[2], exception_name(data[2])};
+
+    const bool bits = block.table == config::Table::Coil || block.table == config::Table::Discrete;
+    const std::size_t want = bits ? (std::size_t{block.count} + 7) / 8 : std::size_t{block.count} * 2;
+    if (data[2] != want) return garbled("byte count " + std::to_string(data[2]) + ", expected " + std::to_string(want));
+    const std::uint8_t* p = data + 3;
+    if (bits) {
+        out.bits.resize(block.count);
+        for (std::size_t i = 0; i < block.count; ++i)
+            out.bits[i] = static_cast<std::uint8_t>((p[i / 8] >> (i % 8)) & 1U);
+    } else {
+        out.registers.resize(block.count);
+        for (std::size_t i = 0; i < block.count; ++i)
+            out.registers[i] = static_cast<std::uint16_t>((p[2 * i] << 8) | p[2 * i + 1]);
+    }
+    return Result{};
+}
+
+}  // namespace fieldgate::modbus

@@ -1,0 +1,93 @@
+#pragma once
+// A scripted ModbusTransport for unit tests: each read() takes the next step of the script.
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fieldgate/config/config.hpp"
+#include "fieldgate/modbus/transport.hpp"
+
+namespace fieldgate::modbus::test {
+
+struct Step {
+    Result result;
+    std::vector<std::uint16_t> registers;  ///< served on Ok (register tables); else the block reads 0..n-1
+    bool block_until_interrupted = false;  ///< hang like a silent device until interrupt()
+};
+
+/// Every call is recorded in `log` as text: "open", "read u1 h0+4", "flush", "close".
+class FakeTransport final : public ModbusTransport {
+public:
+    std::deque<Step> script;  ///< empty: every read is Ok
+    std::vector<std::string> log;
+    bool open_ = false;
+    Result open_result;
+    bool interrupted = false;
+
+    Result open() override {
+        log.emplace_back("open");
+        if (open_result.ok()) open_ = true;
+        return open_result;
+    }
+    bool is_open() const override { return open_; }
+    void close() override {
+        log.emplace_back("close");
+        open_ = false;
+    }
+    Result read(std::uint8_t unit, const ReadBlock& block, std::int64_t, BlockData& out) override {
+        const char table = block.table == config::Table::Holding ? 'h'
+                           : block.table == config::Table::Input ? 'i'
+                           : block.table == config::Table::Coil  ? 'c'
+                                                                 : 'd';
+        log.push_back("read u" + std::to_string(unit) + " " + table + std::to_string(block.start) + "+" +
+                      std::to_string(block.count));
+        Step step;
+        if (!script.empty()) {
+            step = script.front();
+            script.pop_front();
+        }
+        if (step.block_until_interrupted) {
+            std::unique_lock<std::mutex> lock(mutex_);
+            reading_ = true;
+            changed_.notify_all();
+            changed_.wait(lock, [this] { return interrupted; });
+            return Result{Outcome::Stopped, 0, "stopping"};
+        }
+        if (step.result.outcome == Outcome::Closed) open_ = false;
+        if (!step.result.ok()) return step.result;
+        const bool bits = block.table == config::Table::Coil || block.table == config::Table::Discrete;
+        if (bits) {
+            out.bits.assign(block.count, 1);
+        } else if (!step.registers.empty()) {
+            out.registers = step.registers;
+            out.registers.resize(block.count);
+        } else {
+            out.registers.resize(block.count);
+            for (std::uint16_t i = 0; i < block.count; ++i)
+                out.registers[i] = static_cast<std::uint16_t>(block.start + i);
+        }
+        return step.result;
+    }
+    void flush() override { log.emplace_back("flush"); }
+    void interrupt() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        interrupted = true;
+        changed_.notify_all();
+    }
+
+    /// Waits (at most 10 s) until a read blocks in the script's block_until_interrupted step.
+    bool wait_reading() {
+        std::unique_lock<std::mutex> lock(mutex_);
+        return changed_.wait_for(lock, std::chrono::seconds(10), [this] { return reading_; });
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable changed_;
+    bool reading_ = false;
+};
+
+}  // namespace fieldgate::modbus::test
