@@ -7,6 +7,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmodbus-dev libsqlite3-dev \
 libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
+test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
 case "${1:-check}" in
   build) want="$build_pkgs" ;;
   check|demo) want="$build_pkgs $test_pkgs" ;;

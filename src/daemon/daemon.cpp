@@ -67,7 +67,7 @@ int Daemon::Impl::run() {
     check(sd_event_add_time_relative(event, &commit_timer, CLOCK_MONOTONIC, usec_of_ms(cfg->store.commit_interval_ms),
                                      1000, &Impl::on_commit_timer, this),
           "commit timer");
-    store->expire(clock.wall_ms());  // a gateway that was off for long starts with the old sorted out
+    store->expire(expiry_wall.now(clock));  // a gateway that was off for long starts with the old sorted out
     store->enforce_max_bytes();
     check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kExpireEveryUs, 1'000'000, &Impl::on_expire_timer,
                                      this),
@@ -80,6 +80,7 @@ int Daemon::Impl::run() {
                                          &Impl::on_watchdog_timer, this),
               "watchdog timer");
 
+    stamp_unstamped();  // says so at once when the wall clock is not set
     build_runtime();
     const auto st = store->stats();
     util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION +
@@ -96,6 +97,7 @@ int Daemon::Impl::run() {
         exit_code = kExitRuntime;
     }
     stop_runtime();
+    dead_letter_unstamped();
     const auto left = store->stats();
     util::log_notice("stopped; " + std::to_string(left.records) + " records kept in " + cfg->store.path + " (" +
                      std::to_string(readings_total) + " readings taken since start)");

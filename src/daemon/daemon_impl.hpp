@@ -12,6 +12,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +29,7 @@
 #include "fieldgate/store/sqlite_store.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 #include "fieldgate/util/clock.hpp"
+#include "fieldgate/util/log.hpp"
 
 namespace fieldgate::daemon {
 
@@ -35,6 +38,9 @@ inline constexpr std::uint64_t kStatusEveryUs = 5'000'000;
 // max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
 inline constexpr std::uint64_t kExpireEveryUs = 300'000'000;
 inline constexpr std::int64_t kSummaryEveryMs = 60'000;
+// Readings taken while the wall clock is not set wait in memory for it (DESIGN.md "No clock"):
+// at most this many, about a day of 1 s polls of one device; beyond, the oldest are dropped.
+inline constexpr std::size_t kMaxUnstamped = 100'000;
 
 inline std::uint64_t usec_of_ms(std::int64_t ms) {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000;
@@ -66,6 +72,23 @@ struct Daemon::Impl {
     std::uint64_t readings_at_summary = 0;
     int exit_code = kExitOk;
 
+    /// A reading taken while the wall clock was not set: it keeps its monotonic time.
+    struct Unstamped {
+        std::string device;
+        std::string product_key;
+        std::string device_key;
+        std::string measurepoints;
+        std::int64_t mono_ms = 0;
+        std::int64_t time_ms = 0;  ///< what the unset wall clock read
+    };
+    std::deque<Unstamped> unstamped;
+    bool clock_valid = true;
+    util::SteadyWall expiry_wall;  ///< max_age sweeps: immune to wall-clock steps
+    /// Readings dropped before they reached the store, by reason ("queue_full", "no_clock_overflow").
+    std::map<std::string, std::uint64_t> drops;
+    std::uint64_t queue_dropped_seen = 0;
+    util::RateLimit queue_drop_log{60'000};
+
     ~Impl();
 
     // daemon.cpp
@@ -88,6 +111,10 @@ struct Daemon::Impl {
 
     // daemon_store.cpp
     void take_readings();
+    void hold_unstamped(const config::Device& d, modbus::Reading& r);
+    void stamp_unstamped();
+    void dead_letter_unstamped();
+    void note_queue_drops();
     static int on_readings(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
     static int on_commit_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
     static int on_expire_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;

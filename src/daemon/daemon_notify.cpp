@@ -14,7 +14,9 @@ StatusInputs Daemon::Impl::inputs(const store::StoreStats& st, const uplink::Upl
     std::map<std::string, std::string> sessions;
     for (const auto& d : cfg->devices)
         if (!d.is_gateway()) sessions[d.name] = uplink->session_of(d.name);
-    return StatusInputs{*cfg, *registry, st, up, clock.wall_ms(), started_ms, queue.dropped(), std::move(sessions)};
+    return StatusInputs{
+        *cfg,        *registry,        st,   up, clock.wall_ms(), started_ms, queue.dropped(), std::move(sessions),
+        clock_valid, unstamped.size(), drops};
 }
 
 void Daemon::Impl::publish_status() {

@@ -27,6 +27,7 @@ Json::Value status_json(const StatusInputs& in) {
     root["version"] = FIELDGATE_VERSION;
     root["now_ms"] = i64(in.now_ms);
     root["started_ms"] = i64(in.started_ms);
+    root["clock_valid"] = in.clock_valid;
 
     Json::Value devices(Json::arrayValue);
     for (std::size_t i = 0; i < in.config.devices.size(); ++i) {
@@ -59,6 +60,7 @@ Json::Value status_json(const StatusInputs& in) {
     store["pending_commit"] = u64(in.store.pending);
     store["oldest_ms"] = i64(in.store.oldest_ms);
     store["readings_dropped"] = u64(in.readings_dropped);
+    store["unstamped"] = u64(in.unstamped);
     Json::Value dead(Json::objectValue);
     for (const auto& [reason, n] : in.store.dead_letters)
         dead[reason] = u64(n);
@@ -66,6 +68,8 @@ Json::Value status_json(const StatusInputs& in) {
     Json::Value dropped(Json::objectValue);
     for (const auto& [reason, n] : in.store.dropped)
         dropped[reason] = u64(n);
+    for (const auto& [reason, n] : in.drops)
+        dropped[reason] = u64(n + dropped.get(reason, 0).asUInt64());
     store["dropped"] = dropped;
     root["store"] = store;
 
@@ -107,7 +111,12 @@ std::string status_line(const StatusInputs& in) {
     std::uint64_t dropped = 0;
     for (const auto& [reason, n] : in.store.dropped)
         dropped += n;
+    for (const auto& [reason, n] : in.drops)
+        dropped += n;
     if (dropped > 0) line += ", " + std::to_string(dropped) + " dropped";
+    if (!in.clock_valid)
+        line += ", clock not set" +
+                (in.unstamped > 0 ? " (" + std::to_string(in.unstamped) + " readings wait for it)" : std::string());
     return line;
 }
 
