@@ -88,6 +88,7 @@ int Daemon::Impl::run() {
                      std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
                      std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
     warn_about_unsupported();
+    warn_about_watchdog();
     sd_notify(0, "READY=1");
     publish_status();
 

@@ -60,8 +60,10 @@ void Daemon::Impl::start_pollers(const config::Config* previous) {
     std::map<std::string, std::vector<std::size_t>> by_bus;
     for (std::size_t i = 0; i < cfg->devices.size(); ++i)
         by_bus[cfg->devices[i].bus].push_back(i);
-    for (auto& [bus, devices] : by_bus)
+    for (auto& [bus, devices] : by_bus) {
         pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
+        poller_worst_ms.push_back(worst_case_poll_ms(*cfg, devices));
+    }
     // After a reload the devices kept their health: their sessions follow it from the start.
     for (std::size_t i = 0; i < cfg->devices.size(); ++i)
         if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
@@ -78,6 +80,7 @@ void Daemon::Impl::stop_pollers() {
     for (auto& p : pollers)
         p->stop();
     pollers.clear();
+    poller_worst_ms.clear();
     take_readings();
     if (store->commit() > 0 && uplink) uplink->on_records_committed();
 }

@@ -24,6 +24,7 @@
 #include "fieldgate/daemon/reading_queue.hpp"
 #include "fieldgate/daemon/registry.hpp"
 #include "fieldgate/daemon/status.hpp"
+#include "fieldgate/daemon/watchdog.hpp"
 #include "fieldgate/modbus/bus_poller.hpp"
 #include "fieldgate/mqtt/paho_client.hpp"
 #include "fieldgate/store/sqlite_store.hpp"
@@ -58,6 +59,8 @@ struct Daemon::Impl {
     std::unique_ptr<mqtt::PahoClient> mqtt;
     std::unique_ptr<uplink::Uplink> uplink;
     std::vector<std::unique_ptr<modbus::BusPoller>> pollers;
+    std::vector<std::int64_t> poller_worst_ms;  ///< each poller's worst-case poll (watchdog.hpp)
+    util::RateLimit watchdog_log{60'000};
     std::unique_ptr<ControlServer> control;
 
     sd_event* event = nullptr;
@@ -127,7 +130,9 @@ struct Daemon::Impl {
     // daemon_notify.cpp
     StatusInputs inputs(const store::StoreStats& st, const uplink::UplinkStats& up) const;
     void publish_status();
-    bool threads_alive() const;
+    std::vector<BusHealth> bus_health() const;
+    bool threads_alive();
+    void warn_about_watchdog() const;
     static int on_status_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
     static int on_watchdog_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
 

@@ -42,6 +42,7 @@ void Daemon::Impl::reload() {
         start_uplink();
     }
     start_pollers(previous.get());
+    warn_about_watchdog();
 
     std::string changes;
     for (const auto& key : plan.applied)

@@ -96,6 +96,18 @@ Json::Value status_json(const StatusInputs& in) {
     else
         up["eta_s"] = Json::Value();  // unknown: nothing is draining
     root["uplink"] = up;
+
+    Json::Value buses(Json::arrayValue);
+    for (const auto& b : in.buses) {
+        Json::Value j(Json::objectValue);
+        j["name"] = b.name;
+        j["alive"] = !b.stalled();
+        j["stalled_ms"] = i64(b.stalled_ms());
+        j["heartbeat_age_ms"] = i64(b.heartbeat_age_ms);
+        j["worst_case_poll_ms"] = i64(b.worst_case_poll_ms);
+        buses.append(j);
+    }
+    root["buses"] = buses;
     return root;
 }
 
@@ -114,6 +126,8 @@ std::string status_line(const StatusInputs& in) {
     for (const auto& [reason, n] : in.drops)
         dropped += n;
     if (dropped > 0) line += ", " + std::to_string(dropped) + " dropped";
+    for (const auto& b : in.buses)
+        if (b.stalled()) line += ", bus " + b.name + " hung";
     if (!in.clock_valid)
         line += ", clock not set" +
                 (in.unstamped > 0 ? " (" + std::to_string(in.unstamped) + " readings wait for it)" : std::string());

@@ -7,6 +7,7 @@
 
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/daemon/registry.hpp"
+#include "fieldgate/daemon/watchdog.hpp"
 #include "fieldgate/store/record.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 
@@ -27,6 +28,7 @@ struct StatusInputs {
     /// Readings dropped before they reached the store, by reason ("queue_full", ...): shown
     /// with the store's own drops.
     std::map<std::string, std::uint64_t> drops;
+    std::vector<BusHealth> buses;  ///< the bus threads, for the watchdog's view
 };
 
 /// The status document (DESIGN.md "Command line and status contract").

@@ -13,7 +13,7 @@ TEST_GROUP(StatusWorstDay) {
     store::StoreStats st;
     uplink::UplinkStats up;
     daemon::StatusInputs in() {
-        return daemon::StatusInputs{cfg, registry, st, up, 1'700'000'000'000, 0, 0, {}, true, 0, {}};
+        return daemon::StatusInputs{cfg, registry, st, up, 1'700'000'000'000, 0, 0, {}, true, 0, {}, {}};
     }
 };
 
