@@ -115,6 +115,8 @@ int Daemon::Impl::on_commit_timer(sd_event_source* s, std::uint64_t, void* ud) n
         if (self->store->commit() > 0) {
             self->store->enforce_max_bytes();
             self->uplink->on_records_committed();
+        } else if (self->store->memory_mode()) {
+            self->uplink->on_records_committed();  // the store serves the uncommitted readings from memory
         }
         self->rearm_uplink();
     } catch (const std::exception& e) {

@@ -71,6 +71,12 @@ Json::Value status_json(const StatusInputs& in) {
     for (const auto& [reason, n] : in.drops)
         dropped[reason] = u64(n + dropped.get(reason, 0).asUInt64());
     store["dropped"] = dropped;
+    store["mode"] = in.store.memory_mode ? "memory" : "disk";
+    store["write_error"] = in.store.write_error.empty() ? Json::Value() : Json::Value(in.store.write_error);
+    Json::Value quarantined(Json::arrayValue);
+    for (const auto& path : in.store.quarantined)
+        quarantined.append(path);
+    store["quarantined"] = quarantined;
     root["store"] = store;
 
     Json::Value up(Json::objectValue);
@@ -84,6 +90,8 @@ Json::Value status_json(const StatusInputs& in) {
     up["timeouts"] = u64(in.uplink.timeouts);
     up["dead_lettered"] = u64(in.uplink.dead_lettered);
     up["connects"] = u64(in.uplink.connects);
+    up["connect_attempts"] = u64(in.uplink.connect_attempts);
+    up["last_error"] = in.uplink.last_error.empty() ? Json::Value() : Json::Value(in.uplink.last_error);
     up["batch_byte_limit"] = i64(in.uplink.byte_limit);
     up["last_code"] = in.uplink.last_code;
     up["last_reply_ms"] = i64(in.uplink.last_reply_ms);
@@ -115,6 +123,7 @@ std::string status_line(const StatusInputs& in) {
     std::string line = std::to_string(in.registry.online()) + "/" + std::to_string(in.registry.size()) +
                        " devices online, " + std::to_string(in.store.records + in.store.pending) + " buffered";
     if (in.store.oldest_ms > 0) line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
+    if (in.store.memory_mode) line += " in memory (store not writable)";
     line += ", uplink " + std::string(in.uplink.connected ? "connected" : in.uplink.state);
     std::uint64_t dead = 0;
     for (const auto& [reason, n] : in.store.dead_letters)

@@ -38,7 +38,11 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       byte_limit_(settings_.uplink.batch_max_bytes) {}
 
 void Uplink::start() {
-    start_last_id_ = store_.last_id();
+    try {
+        start_last_id_ = store_.last_id();
+    } catch (const store::StoreError&) {
+        start_last_id_ = 0;  // unknown: the records of earlier runs then count as this run's
+    }
     connect_now();
 }
 
@@ -65,11 +69,60 @@ void Uplink::connect_now() {
     opts.ca_file = settings_.mqtt.ca_file;
     opts.cert_file = settings_.mqtt.cert_file;
     opts.key_file = settings_.mqtt.key_file;
+    opts.connect_timeout_ms = settings_.mqtt.connect_timeout_ms;
+    ++stats_.connect_attempts;
     if (client_.connect(opts)) {
         state_ = State::Connecting;
+        deadline_mono_ = now + settings_.mqtt.connect_timeout_ms;
     } else {
         schedule_reconnect();
     }
+}
+
+// CONNACK codes of MQTT 3.1.1 that refuse the client itself; 3 (server unavailable) is transient.
+namespace {
+const char* refusal_cause(int code) {
+    switch (code) {
+        case 1:
+            return "the broker refused MQTT 3.1.1";
+        case 2:
+            return "client id rejected: check [gateway] product_key and device_key";
+        case 4:
+            return "bad user name or password: check [gateway] product_key, device_key and the device secret";
+        case 5:
+            return "not authorised: the gateway may be disabled, not activated, or its product_key, device_key or "
+                   "secret wrong";
+        default:
+            return nullptr;
+    }
+}
+}  // namespace
+
+void Uplink::connect_failed(const std::string& reason, bool hub_saw_it, int connack_code) {
+    const std::int64_t now = clock_.mono_ms();
+    if (hub_saw_it) hub_attempts_mono_.push_back(now);
+    ++failed_connects_;
+    const char* cause = refusal_cause(connack_code);
+    refused_ = cause != nullptr;
+    std::string text = cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")"
+                             : reason;
+    // A week-long outage must not fill the journal: the first failure, then one line per ten
+    // minutes with the count, and whenever the reason changes.
+    const bool changed = text != last_connect_error_;
+    const bool due = connect_log_.allow(now);  // asked every time, so a new cause starts the interval
+    if (changed || due) {
+        const std::string line = "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
+                                 (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
+                                                       : std::string());
+        if (refused_)
+            util::log_error(line);
+        else
+            util::log_warning(line);
+        last_connect_error_ = text;
+    }
+    last_error_ = std::move(text);
+    client_.disconnect();
+    schedule_reconnect();
 }
 
 void Uplink::schedule_reconnect() {
@@ -79,6 +132,7 @@ void Uplink::schedule_reconnect() {
 
 void Uplink::connection_down(const std::string& why) {
     const bool was_up = state_ == State::Ready || state_ == State::Subscribing;
+    last_error_ = why;
     if (was_up || !inflight_.empty()) {
         util::log_warning("uplink: connection lost (" + why + "); " + std::to_string(inflight_.size()) +
                           " batches in flight will be sent again");
@@ -101,21 +155,44 @@ void Uplink::became_ready() {
     reconnect_backoff_.reset();
     failed_connects_ = 0;
     last_connect_error_.clear();
+    last_error_.clear();
+    refused_ = false;
+    const std::int64_t last = store_.last_id();
     const std::int64_t live_from = live_from_id();
     backlog_cursor_ = 0;
     backlog_end_ = live_from;
     live_cursor_ = live_from - 1;
-    backlog_more_ = backlog_end_ > 1;
     live_more_ = true;
     sessions_.reset();
     pending_logins_.clear();
     login_backoff_.reset();
     login_retry_at_mono_ = kNever;
     send_logins();  // batch login after every reconnect
-    util::log_info("uplink: connected to " + settings_.mqtt.uri +
-                   (backlog_more_ ? "; records up to id " + std::to_string(backlog_end_ - 1) +
-                                        " are older than resume_after and go via resume/batch"
-                                  : std::string()));
+    // Say what is really there: ids alone say nothing once records were deleted.
+    std::string held = "; the store is empty";
+    store::FetchRange first;
+    first.max_records = 1;
+    std::vector<store::Record> oldest;
+    try {
+        oldest = store_.fetch(first);
+    } catch (const store::StoreError& e) {
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again.
+        held = std::string("; the store cannot be read now: ") + e.what();
+        oldest.clear();
+        backlog_more_ = true;
+        util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
+        fill_window();
+        return;
+    }
+    if (!oldest.empty()) {
+        const std::int64_t age_s = std::max<std::int64_t>(0, clock_.wall_ms() - oldest.front().time_ms) / 1000;
+        held = "; buffered: ids " + std::to_string(oldest.front().id) + ".." + std::to_string(last) +
+               ", the oldest taken " + std::to_string(age_s) + " s ago";
+        if (oldest.front().id < backlog_end_)
+            held += "; ids before " + std::to_string(backlog_end_) + " are older than resume_after and go via resume/batch";
+    }
+    backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
+    util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
     fill_window();
 }
 
@@ -127,6 +204,7 @@ void Uplink::on_event(const mqtt::Event& event) {
             hub_attempts_mono_.push_back(clock_.mono_ms());
             ++stats_.connects;
             state_ = State::Subscribing;
+            deadline_mono_ = clock_.mono_ms() + settings_.uplink.reply_timeout_ms;
             // Replies reach only a client that subscribed before it published (EnOS SDKs).
             if (!client_.subscribe(
                     {enos::Topics::reply_of(topics_.post_batch()), enos::Topics::reply_of(topics_.resume_batch()),
@@ -136,18 +214,9 @@ void Uplink::on_event(const mqtt::Event& event) {
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
-            if (event.code > 0) hub_attempts_mono_.push_back(clock_.mono_ms());
-            ++failed_connects_;
-            // A week-long outage must not fill the journal: the first failure, then one line per
-            // ten minutes with the count, and whenever the reason changes.
-            if (event.reason != last_connect_error_ || connect_log_.allow(clock_.mono_ms())) {
-                util::log_warning("uplink: cannot connect to " + settings_.mqtt.uri + ": " + event.reason +
-                                  (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
-                                                        : std::string()));
-                last_connect_error_ = event.reason;
-            }
-            client_.disconnect();
-            schedule_reconnect();
+            // code > 0: the broker answered the CONNECT (the hub counts it); <= 0: it never got
+            // that far (no route, refused, TLS).
+            connect_failed(event.reason, event.code > 0, event.code);
             return;
         case Kind::Subscribed:
             if (state_ == State::Subscribing) became_ready();
@@ -205,6 +274,15 @@ void Uplink::tick() {
         if (now >= reconnect_at_mono_) connect_now();
         return;
     }
+    if (state_ == State::Connecting && now >= deadline_mono_) {
+        // The broker may have seen the CONNECT: count it against the hub's limit.
+        connect_failed("no CONNACK within " + std::to_string(settings_.mqtt.connect_timeout_ms / 1000) + " s", true, 0);
+        return;
+    }
+    if (state_ == State::Subscribing && now >= deadline_mono_) {
+        connection_down("no SUBACK within " + std::to_string(settings_.uplink.reply_timeout_ms / 1000) + " s");
+        return;
+    }
     if (state_ != State::Ready) return;
     check_timeouts();
     if (now >= login_retry_at_mono_) {
@@ -216,6 +294,7 @@ void Uplink::tick() {
 
 std::int64_t Uplink::next_wakeup_mono() const {
     if (state_ == State::Waiting) return reconnect_at_mono_;
+    if (state_ == State::Connecting || state_ == State::Subscribing) return deadline_mono_;
     if (state_ != State::Ready) return kNever;
     std::int64_t next = kNever;
     for (const auto& [id, f] : inflight_)
@@ -268,7 +347,13 @@ bool Uplink::next_batch(Batch& out) {
         const bool live = live_more_ && (prefer_live_ || !backlog_more_);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
-        out.records = store_.fetch(range);
+        try {
+            out.records = store_.fetch(range);
+        } catch (const store::StoreError& e) {
+            // A read error is not the end of the records: the cursors stay, tried again later.
+            if (read_error_log_.allow(clock_.wall_ms())) util::log_error(std::string("uplink: ") + e.what());
+            return false;
+        }
         out.resume = !live;
         if (out.records.empty()) {
             (live ? live_more_ : backlog_more_) = false;  // live_more_ comes back with the next commit
@@ -411,6 +496,8 @@ UplinkStats Uplink::stats() const {
             s.state = "waiting";
             break;
     }
+    if (refused_ && state_ != State::Ready) s.state = "refused";
+    s.last_error = last_error_;
     // Records per second over the last 10 s, or since the first delivery in that window when it
     // is younger (a backlog drained in 2 s would otherwise show a fifth of its rate).
     std::uint64_t sum = 0;

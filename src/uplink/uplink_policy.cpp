@@ -43,7 +43,12 @@ void Uplink::handle_reply(InFlight entry, int code) {
                     if (skipped) reread_store();
                 }
             }
-            store_.remove(ids_of(batch.records));
+            if (!store_.remove(ids_of(batch.records))) {
+                // Delivered, but the store could not delete them: not done yet; sent again later
+                // (a duplicate the cloud overwrites) rather than counted as delivered.
+                retry_later(std::move(batch));
+                return;
+            }
             stats_.delivered += n;
             retry_backoff_.reset();
             // Restore a halved byte limit slowly: one eighth of the configured limit per success.
@@ -78,9 +83,12 @@ void Uplink::handle_reply(InFlight entry, int code) {
                 const auto& r = batch.records.front();
                 util::log_warning("uplink: record of device=" + r.device + " time=" + std::to_string(r.time_ms) +
                                   " refused with code " + std::to_string(code) + "; moved to dead letters");
-                store_.dead_letter({r.id}, "code_" + std::to_string(code), code);
-                ++stats_.dead_lettered;
                 ++suspects_[r.device].strikes;
+                if (!store_.dead_letter({r.id}, "code_" + std::to_string(code), code)) {
+                    retry_later(std::move(batch));  // the store refused the move: not done yet
+                    return;
+                }
+                ++stats_.dead_lettered;
                 return;
             }
             if (enos::classify(code) == enos::ReplyAction::Bisect && condemn(batch, code)) return;
@@ -88,7 +96,10 @@ void Uplink::handle_reply(InFlight entry, int code) {
             return;
         case enos::ReplyAction::Shrink:
             if (batch.records.size() == 1) {
-                store_.dead_letter({batch.records.front().id}, "code_1008", code);
+                if (!store_.dead_letter({batch.records.front().id}, "code_1008", code)) {
+                    retry_later(std::move(batch));
+                    return;
+                }
                 ++stats_.dead_lettered;
                 return;
             }
@@ -192,7 +203,10 @@ bool Uplink::condemn(Batch& batch, int code) {
         ids.push_back(r.id);
     util::log_warning("uplink: device=" + device + ": every record refused again (code " + std::to_string(code) +
                       "); " + std::to_string(ids.size()) + " records moved to dead letters without bisection");
-    store_.dead_letter(ids, "code_" + std::to_string(code), code);
+    if (!store_.dead_letter(ids, "code_" + std::to_string(code), code)) {
+        retry_later(std::move(batch));  // the store refused the move: not done yet
+        return true;
+    }
     stats_.dead_lettered += ids.size();
     return true;
 }

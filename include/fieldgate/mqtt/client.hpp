@@ -27,6 +27,9 @@ struct Event {
     /// ConnectFailed: > 0 is the broker's CONNACK refusal (the hub saw the attempt); <= 0 the
     /// connection never got that far (no route, refused, TLS).
     int code = 0;
+    /// The connection (one Paho handle per connect()) that produced it. A client delivers only
+    /// its current connection's events: what a replaced handle says late is dropped.
+    std::uint64_t handle = 0;
 };
 
 /// The MQTT seam the uplink speaks to; a fake implements it in unit tests.

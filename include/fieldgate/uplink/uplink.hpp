@@ -41,10 +41,14 @@ struct UplinkStats {
     std::uint64_t timeouts = 0;
     std::uint64_t dead_lettered = 0;
     std::uint64_t connects = 0;      ///< successful CONNACKs
+    std::uint64_t connect_attempts = 0;  ///< connections started (TCP, TLS, CONNECT)
     int last_code = 0;               ///< 0 before the first reply
     std::int64_t last_reply_ms = 0;  ///< wall-clock
     double drain_rate_per_s = 0;     ///< records delivered per second over the last 10 s
-    std::string state;               ///< "connecting", "subscribing", "connected", "waiting" (to reconnect)
+    /// "connecting", "subscribing", "connected", "waiting" (to reconnect), or "refused": the hub's
+    /// CONNACK refused the gateway's credentials, and no connection has succeeded since.
+    std::string state;
+    std::string last_error;          ///< why the last connection attempt failed or dropped; empty once connected
     std::int64_t byte_limit = 0;     ///< current batch byte limit (halved after 1008)
 };
 
@@ -130,6 +134,13 @@ private:
 
     State state_ = State::Idle;
     std::int64_t reconnect_at_mono_ = 0;
+    /// Connecting: the CONNACK is due by then; Subscribing: the SUBACK (our own deadlines, so
+    /// a broker that accepts TCP and then says nothing cannot hold the uplink).
+    std::int64_t deadline_mono_ = 0;
+    bool refused_ = false;  ///< the last CONNACK refused the gateway's credentials
+    std::string last_error_;
+    void connect_failed(const std::string& reason, bool hub_saw_it, int connack_code);
+    util::RateLimit read_error_log_{60'000};
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;

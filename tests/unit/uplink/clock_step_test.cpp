@@ -49,11 +49,12 @@ public:
         return 0;
     }
     std::int64_t last_id() override { return records.empty() ? 0 : records.rbegin()->first; }
-    void remove(const std::vector<std::int64_t>& ids) override {
+    bool remove(const std::vector<std::int64_t>& ids) override {
         for (auto id : ids)
             records.erase(id);
+        return true;
     }
-    void dead_letter(const std::vector<std::int64_t>& ids, const std::string&, int) override { remove(ids); }
+    bool dead_letter(const std::vector<std::int64_t>& ids, const std::string&, int) override { return remove(ids); }
 };
 
 }  // namespace
