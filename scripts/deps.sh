@@ -10,6 +10,7 @@ build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmod
 libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
 fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
+test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
 test_pkgs="$test_pkgs lintian dpkg-dev adduser"
 # The TLS tests make their certificates with the openssl command; ssl:// without ca_file uses the system store.
 test_pkgs="$test_pkgs openssl ca-certificates"

@@ -39,6 +39,11 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       byte_limit_(static_cast<std::size_t>(settings_.uplink.batch_max_bytes)) {}
 
 void Uplink::start() {
+    try {
+        start_last_id_ = store_.last_id();
+    } catch (const store::StoreError&) {
+        start_last_id_ = 0;  // unknown: the records of earlier runs then count as this run's
+    }
     connect_now();
 }
 
@@ -165,8 +170,7 @@ void Uplink::became_ready() {
     last_error_.clear();
     refused_ = false;
     const std::int64_t last = store_.last_id();
-    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
-    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t live_from = live_from_id();
     backlog_cursor_ = 0;
     backlog_end_ = live_from;
     live_cursor_ = live_from - 1;
@@ -238,7 +242,29 @@ void Uplink::on_event(const mqtt::Event& event) {
     }
 }
 
+std::int64_t Uplink::live_from_id() {
+    const std::int64_t last = store_.last_id();
+    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
+    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t cutoff = clock_.mono_ms() - settings_.uplink.resume_after_ms;
+    if (!commits_mono_.empty() && commits_mono_.front().first <= cutoff) {
+        // Running for longer than resume_after: what was committed since the cutoff is live,
+        // everything before (this run's older records and every earlier run's) is backlog.
+        std::int64_t old_up_to = commits_mono_.front().second;
+        for (const auto& [mono, id] : commits_mono_)
+            if (mono <= cutoff) old_up_to = id;
+        return old_up_to + 1;
+    }
+    // Younger than resume_after: every record of this run is live; earlier ones go by wall time.
+    return std::min(live_from, start_last_id_ + 1);
+}
+
 void Uplink::on_records_committed() {
+    const std::int64_t now = clock_.mono_ms();
+    commits_mono_.emplace_back(now, store_.last_id());
+    const std::int64_t cutoff = now - settings_.uplink.resume_after_ms;
+    while (commits_mono_.size() >= 2 && commits_mono_[1].first <= cutoff)
+        commits_mono_.pop_front();
     live_more_ = true;
     if (state_ == State::Ready) fill_window();
 }

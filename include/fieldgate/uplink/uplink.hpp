@@ -71,6 +71,10 @@ public:
 
     /// Starts the first connection attempt.
     void start();
+    /// A reload with the same gateway identity and [mqtt]: takes the new sub-devices and [uplink]
+    /// settings and keeps the connection, the in-flight window, the cursors and the connect
+    /// throttle's history. Sub-devices removed or changed while logged in are logged out.
+    void reconfigure(Settings settings);
     /// Feeds one client event.
     void on_event(const mqtt::Event& event);
     /// New records were committed: the live end may have more to send.
@@ -188,6 +192,13 @@ private:
     std::deque<Batch> retry_;
     std::uint64_t next_request_id_ = 1;
 
+    /// The resume/post split by the monotonic clock, for the records of this run: (mono ms,
+    /// last id) after each commit, the newest one older than resume_after kept. A wall-clock
+    /// step (NTP correcting by hours) then moves neither old records into post nor live ones
+    /// into resume. Records from before start() are split by their wall time.
+    std::deque<std::pair<std::int64_t, std::int64_t>> commits_mono_;
+    std::int64_t start_last_id_ = 0;  ///< the store's last id at start()
+    std::int64_t live_from_id();
     std::int64_t backlog_cursor_ = 0;  ///< last id handed out from the backlog
     std::int64_t backlog_end_ = 0;     ///< backlog is ids < backlog_end_
     std::int64_t live_cursor_ = 0;     ///< last id handed out from the live end
