@@ -279,8 +279,12 @@ void SqliteStore::quarantine(const std::string& why) {
                 quarantined_ = moved;
                 return;
             }
-            throw StoreError("store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to " + base +
-                             suffix + ": " + std::strerror(err));
+            std::string msg = "store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to ";
+            msg += base;
+            msg += suffix;
+            msg += ": ";
+            msg += std::strerror(err);
+            throw StoreError(msg);
         }
         moved.push_back(base + suffix);
     }
