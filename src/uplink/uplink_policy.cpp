@@ -57,8 +57,8 @@ void Uplink::handle_reply(InFlight entry, int code) {
             }
             retry_backoff_.reset();
             // Restore a halved byte limit slowly: one eighth of the configured limit per success.
-            byte_limit_ = std::min<std::size_t>(settings_.uplink.batch_max_bytes,
-                                                byte_limit_ + settings_.uplink.batch_max_bytes / 8);
+            const auto configured = static_cast<std::size_t>(settings_.uplink.batch_max_bytes);  // <= 512 KiB
+            byte_limit_ = std::min(configured, byte_limit_ + configured / 8);
             const std::int64_t now = clock_.mono_ms();
             while (!delivered_samples_.empty() && now - delivered_samples_.front().first > kDrainWindowMs)
                 delivered_samples_.pop_front();

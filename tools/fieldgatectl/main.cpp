@@ -123,6 +123,7 @@ void print_status(const Json::Value& s) {
                 static_cast<unsigned long long>(up["inflight"].asUInt64()),
                 static_cast<unsigned long long>(up["delivered"].asUInt64()), up["drain_rate_per_s"].asDouble(),
                 eta.c_str(), up["last_code"].asInt(), ago(now, up["last_reply_ms"].asInt64()).c_str());
+    if (up["last_error"].isString()) std::printf("  ^ %s\n", up["last_error"].asCString());
 }
 
 std::string local_time(std::int64_t ms) {

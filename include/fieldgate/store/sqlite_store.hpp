@@ -77,6 +77,10 @@ public:
     /// ("dead_letter_evicted", "evicted"). Returns the records evicted. Cheap when under.
     std::uint64_t enforce_max_bytes();
 
+    /// A reload: takes every setting of `cfg` but the path (which needs a restart) at once:
+    /// bounds and overflow from the next commit or sweep, durability from the next commit.
+    void reconfigure(const config::Store& cfg);
+
     static constexpr std::size_t kMaxPending = 100'000;
     std::size_t memory_bound() const { return max_pending_; }
     void set_memory_bound(std::size_t n) { max_pending_ = n; }  ///< for tests

@@ -497,7 +497,7 @@ TEST(Uplink, a_broker_that_never_answers_connect_is_given_up_after_connect_timeo
         up->tick();
     }
     for (std::size_t i = 3; i < starts.size(); ++i)
-        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000 - 5'000, "4 silent CONNECTs within 2 minutes");
+        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000, "4 silent CONNECTs within 2 minutes");
 }
 
 TEST(Uplink, a_broker_that_never_confirms_the_subscription_is_dropped_after_reply_timeout) {
@@ -558,6 +558,60 @@ TEST(Uplink, a_connack_3_server_unavailable_is_transient_not_a_refusal) {
     up->on_event(f);
     STRCMP_EQUAL("waiting", up->stats().state.c_str());
     STRCMP_EQUAL("CONNACK return code 3", up->stats().last_error.c_str());
+}
+
+TEST(Uplink, the_connect_log_says_what_the_store_really_holds) {
+    // Ids went up to 500 and everything was delivered: nothing goes via resume/batch.
+    STRCMP_EQUAL("the store is empty", uplink::describe_store(nullptr, 0, 501, 1'000'000).c_str());
+    store::Record r;
+    r.id = 480;
+    r.time_ms = 1'000'000 - 600'000;
+    STRCMP_EQUAL(
+        "buffered: ids 480..500, the oldest taken 600 s ago; ids before 490 are older than resume_after and "
+        "go via resume/batch",
+        uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+    r.id = 495;
+    r.time_ms = 1'000'000 - 2'000;
+    STRCMP_EQUAL("buffered: ids 495..500, the oldest taken 2 s ago",
+                 uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+}
+
+TEST(Uplink, failed_tls_handshakes_with_the_server_are_retried_within_the_hub_limit) {
+    make();
+    up->start();
+    std::vector<std::int64_t> starts{clock.mono_ms()};
+    for (int i = 0; i < 7; ++i) {
+        mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+        f.code = -1;
+        f.reached_server = true;
+        f.reason = "untrusted issuer: the server's certificate is not signed by a CA in ca.pem";
+        up->on_event(f);
+        STRCMP_EQUAL(f.reason.c_str(), up->stats().last_error.c_str());
+        STRCMP_EQUAL("waiting", up->stats().state.c_str());  // not a refusal of the credentials
+        const std::size_t before = client.connects.size();
+        while (client.connects.size() == before) {
+            clock.advance(std::max<std::int64_t>(1, up->next_wakeup_mono() - clock.mono_ms()));
+            up->tick();
+        }
+        starts.push_back(clock.mono_ms());
+    }
+    for (std::size_t i = 3; i < starts.size(); ++i)
+        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000, "4 handshakes within 2 minutes");
+}
+
+TEST(Uplink, an_unreachable_broker_is_retried_with_back_off_only) {
+    make();
+    up->start();
+    for (int i = 0; i < 3; ++i) {
+        mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+        f.code = -1;
+        f.reason = "cannot reach 10.0.0.5:18883: Connection refused";
+        up->on_event(f);
+        clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+        up->tick();
+    }
+    LONGS_EQUAL(4, client.connects.size());
+    CHECK(clock.mono_ms() < 1'000 + 60'000);  // no hold: the hub saw none of these
 }
 
 TEST(Uplink, downstream_disable_is_acknowledged_with_200_on_its_reply_topic) {
