@@ -15,7 +15,8 @@ TEST_GROUP(StatusStore) {
     uplink::UplinkStats up;
 
     daemon::StatusInputs inputs() {
-        return daemon::StatusInputs{cfg, registry, st, up, 1'000'000, 0, 0, {}};
+        daemon::StatusInputs in{cfg, registry, st, up, 1'000'000, 0, 0, {}, true, 0, {}, {}};
+        return in;
     }
 };
 
