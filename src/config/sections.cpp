@@ -10,8 +10,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "fieldgate/config/point_grammar.hpp"
+#include "fieldgate/util/openssl_library.hpp"
 #include "fieldgate/util/units.hpp"
 
 namespace fieldgate::config::detail {
@@ -114,6 +116,69 @@ bool read_secret(Fields& f, std::string& secret, std::string& secret_file, bool 
     return inline_secret || file;
 }
 
+int refuse_passphrase(char*, int, int, void*) {
+    return 0;  // an encrypted key would make OpenSSL ask the terminal: the daemon has none
+}
+
+// Reads the files as the TLS handshake will, so a wrong one is a config error at start and not
+// a handshake failing every few minutes for ever.
+void check_tls_files(Fields& f, const Mqtt& m) {
+    const IniEntry* ca_entry = f.find("ca_file");
+    const IniEntry* uri_entry = f.find("uri");
+    const std::string ca = m.ca_file.empty() ? util::kSystemCaFile : m.ca_file;
+    if (m.ca_file.empty() && ::access(ca.c_str(), R_OK) != 0) {
+        if (uri_entry)
+            f.error(*uri_entry, "ssl:// without ca_file and the system store " + quote(ca) +
+                                    " cannot be read; accepted: ca_file = PATH, or the ca-certificates package");
+        return;
+    }
+    if (!m.ca_file.empty() && ::access(ca.c_str(), R_OK) != 0) return;  // reported already
+    std::string load_error;
+    const util::OpenSsl* ssl = util::OpenSsl::get(&load_error);
+    if (!ssl) {
+        f.warning(ca_entry ? *ca_entry : *uri_entry, "TLS files not checked: " + load_error);
+        return;
+    }
+    std::unique_ptr<SSL_CTX, void (*)(SSL_CTX*)> ctx(ssl->ctx_new(ssl->tls_client_method()), ssl->ctx_free);
+    if (!ctx) return;
+    ssl->ctx_set_default_passwd_cb(ctx.get(), &refuse_passphrase);
+    ssl->err_clear();
+    if (ssl->ctx_load_verify_locations(ctx.get(), ca.c_str(), nullptr) != 1) {
+        const std::string why = ssl->take_error();
+        if (ca_entry && !m.ca_file.empty())
+            f.error(*ca_entry, "no CA certificate in " + quote(ca) + " (" + why + "); accepted: PEM certificates");
+        else if (uri_entry)
+            f.error(*uri_entry, "no CA certificate in the system store " + quote(ca) + " (" + why +
+                                    "); accepted: ca_file = PATH, or the ca-certificates package");
+    }
+    if (m.cert_file.empty() || ::access(m.cert_file.c_str(), R_OK) != 0 || ::access(m.key_file.c_str(), R_OK) != 0)
+        return;
+    const IniEntry* cert_entry = f.find("cert_file");
+    const IniEntry* key_entry = f.find("key_file");
+    if (ssl->ctx_use_certificate_chain_file(ctx.get(), m.cert_file.c_str()) != 1) {
+        f.error(*cert_entry, "no certificate in " + quote(m.cert_file) + " (" + ssl->take_error() +
+                                 "); accepted: the client certificate in PEM, then its chain");
+        return;
+    }
+    if (X509* cert = ssl->ctx_get0_certificate(ctx.get()); cert && ssl->cmp_current_time(ssl->get0_not_after(cert)) < 0)
+        f.warning(*cert_entry,
+                  quote(m.cert_file) + " has expired; the hub will refuse it; accepted: a valid certificate");
+    if (ssl->ctx_use_private_key_file(ctx.get(), m.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+        const std::string why = ssl->take_error();
+        // use_PrivateKey_file also checks the key against the certificate loaded before it.
+        if (why.find("values mismatch") != std::string::npos || why.find("mismatch") != std::string::npos)
+            f.error(*key_entry, "the key does not match the certificate in " + quote(m.cert_file) +
+                                    "; accepted: the private key of cert_file");
+        else
+            f.error(*key_entry, "no private key in " + quote(m.key_file) + " (" + why +
+                                    "); accepted: an unencrypted PEM private key");
+        return;
+    }
+    if (ssl->ctx_check_private_key(ctx.get()) != 1)
+        f.error(*key_entry, "the key does not match the certificate in " + quote(m.cert_file) +
+                                "; accepted: the private key of cert_file");
+}
+
 // rts_delay takes a duration, or microseconds as `NNNus` (one character at 115200 baud is 95 us).
 const IniEntry* read_rts_delay(Fields& f, Bus& b) {
     const IniEntry* e = f.find("rts_delay");
@@ -183,6 +248,7 @@ void read_mqtt(Fields& f, Mqtt& m) {
         }
     }
     f.duration("keepalive", m.keepalive_ms, 60 * kSecond, 300 * kSecond);
+    f.duration("connect_timeout", m.connect_timeout_ms, kSecond, 5 * kMinute);
     for (const auto& [key, out] : {std::pair<std::string_view, std::string*>{"ca_file", &m.ca_file},
                                    {"cert_file", &m.cert_file},
                                    {"key_file", &m.key_file}}) {
@@ -196,6 +262,8 @@ void read_mqtt(Fields& f, Mqtt& m) {
     if (m.cert_file.empty() != m.key_file.empty()) {
         f.error(*f.find(m.cert_file.empty() ? "key_file" : "cert_file"),
                 "client certificate and key go together; accepted: both cert_file and key_file, or neither");
+    } else if (tls) {
+        check_tls_files(f, m);
     }
 }
 

@@ -29,6 +29,7 @@ Json::Value status_json(const StatusInputs& in) {
     root["version"] = FIELDGATE_VERSION;
     root["now_ms"] = i64(in.now_ms);
     root["started_ms"] = i64(in.started_ms);
+    root["clock_valid"] = in.clock_valid;
 
     Json::Value devices(Json::arrayValue);
     for (std::size_t i = 0; i < in.config.devices.size(); ++i) {
@@ -68,6 +69,7 @@ Json::Value status_json(const StatusInputs& in) {
     store["pending_commit"] = u64(in.store.pending);
     store["oldest_ms"] = i64(in.store.oldest_ms);
     store["readings_dropped"] = u64(in.readings_dropped);
+    store["unstamped"] = u64(in.unstamped);
     Json::Value dead(Json::objectValue);
     for (const auto& [reason, n] : in.store.dead_letters)
         dead[reason] = u64(n);
@@ -75,7 +77,15 @@ Json::Value status_json(const StatusInputs& in) {
     Json::Value dropped(Json::objectValue);
     for (const auto& [reason, n] : in.store.dropped)
         dropped[reason] = u64(n);
+    for (const auto& [reason, n] : in.drops)
+        dropped[reason] = u64(n + dropped.get(reason, 0).asUInt64());
     store["dropped"] = dropped;
+    store["mode"] = in.store.memory_mode ? "memory" : "disk";
+    store["write_error"] = in.store.write_error.empty() ? Json::Value() : Json::Value(in.store.write_error);
+    Json::Value quarantined(Json::arrayValue);
+    for (const auto& path : in.store.quarantined)
+        quarantined.append(path);
+    store["quarantined"] = quarantined;
     root["store"] = store;
 
     Json::Value up(Json::objectValue);
@@ -89,6 +99,8 @@ Json::Value status_json(const StatusInputs& in) {
     up["timeouts"] = u64(in.uplink.timeouts);
     up["dead_lettered"] = u64(in.uplink.dead_lettered);
     up["connects"] = u64(in.uplink.connects);
+    up["connect_attempts"] = u64(in.uplink.connect_attempts);
+    up["last_error"] = in.uplink.last_error.empty() ? Json::Value() : Json::Value(in.uplink.last_error);
     up["batch_byte_limit"] = i64(in.uplink.byte_limit);
     up["last_code"] = in.uplink.last_code;
     up["last_reply_ms"] = i64(in.uplink.last_reply_ms);
@@ -101,6 +113,18 @@ Json::Value status_json(const StatusInputs& in) {
     else
         up["eta_s"] = Json::Value();  // unknown: nothing is draining
     root["uplink"] = up;
+
+    Json::Value buses(Json::arrayValue);
+    for (const auto& b : in.buses) {
+        Json::Value j(Json::objectValue);
+        j["name"] = b.name;
+        j["alive"] = !b.stalled();
+        j["stalled_ms"] = i64(b.stalled_ms());
+        j["heartbeat_age_ms"] = i64(b.heartbeat_age_ms);
+        j["worst_case_poll_ms"] = i64(b.worst_case_poll_ms);
+        buses.append(j);
+    }
+    root["buses"] = buses;
     return root;
 }
 
@@ -108,6 +132,7 @@ std::string status_line(const StatusInputs& in) {
     std::string line = std::to_string(in.registry.online()) + "/" + std::to_string(in.registry.size()) +
                        " devices online, " + std::to_string(in.store.records + in.store.pending) + " buffered";
     if (in.store.oldest_ms > 0) line += " (oldest " + util::format_duration_ms(in.now_ms - in.store.oldest_ms) + ")";
+    if (in.store.memory_mode) line += " in memory (store not writable)";
     line += ", uplink " + std::string(in.uplink.connected ? "connected" : in.uplink.state);
     std::uint64_t dead = 0;
     for (const auto& [reason, n] : in.store.dead_letters)
@@ -116,7 +141,14 @@ std::string status_line(const StatusInputs& in) {
     std::uint64_t dropped = 0;
     for (const auto& [reason, n] : in.store.dropped)
         dropped += n;
+    for (const auto& [reason, n] : in.drops)
+        dropped += n;
     if (dropped > 0) line += ", " + std::to_string(dropped) + " dropped";
+    for (const auto& b : in.buses)
+        if (b.stalled()) line += ", bus " + b.name + " hung";
+    if (!in.clock_valid)
+        line += ", clock not set" +
+                (in.unstamped > 0 ? " (" + std::to_string(in.unstamped) + " readings wait for it)" : std::string());
     return line;
 }
 

@@ -1,141 +1,245 @@
 #include "fieldgate/mqtt/paho_client.hpp"
 
 #include <MQTTAsync.h>
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
 #include "fieldgate/mqtt/paho_library.hpp"
+#include "fieldgate/mqtt/tls_probe.hpp"
 #include "fieldgate/util/log.hpp"
+#include "fieldgate/util/net.hpp"
+#include "fieldgate/util/openssl_library.hpp"
 
 namespace fieldgate::mqtt {
 namespace {
+
+// How long the TLS probe may take to name why a handshake failed.
+constexpr int kProbeTimeoutMs = 4000;
 
 MQTTAsync as_handle(void* h) {
     return static_cast<MQTTAsync>(h);
 }
 
-std::string failure_text(MQTTAsync_failureData* f) {
-    if (!f) return "unknown failure";
-    std::string text = "code " + std::to_string(f->code);
-    if (f->message) text += std::string(": ") + f->message;
-    return text;
+int make_eventfd() {
+    const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (fd < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    return fd;
 }
 
-int port_of(const std::string& uri) {
-    const auto colon = uri.rfind(':');
-    if (colon == std::string::npos) return 0;
-    return std::atoi(uri.c_str() + colon + 1);
+void wake(int fd) noexcept {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = write(fd, &one, sizeof one);
+}
+
+// Writes "code N: message" into the event's reason without allocating.
+void describe(RawEvent& e, MQTTAsync_failureData* f) noexcept {
+    if (!f) {
+        e.set_reason("unknown failure");
+        return;
+    }
+    std::snprintf(e.reason, sizeof e.reason, "code %d%s%s", f->code, f->message ? ": " : "",
+                  f->message ? f->message : "");
 }
 
 }  // namespace
 
-// Paho's C callbacks. Each only copies and posts; nothing throws out of them.
+// Paho's C callbacks: each fills a RawEvent on the stack and pushes it into the fixed ring.
+// Nothing in them allocates or throws.
 struct PahoClient::Callbacks {
+    static void post(void* ctx, Event::Kind kind, int code, MQTTAsync_failureData* f) noexcept {
+        auto* tag = static_cast<Tag*>(ctx);
+        RawEvent e;
+        e.kind = kind;
+        e.code = code;
+        e.generation = tag->generation;
+        if (f) describe(e, f);
+        tag->owner->post(e);
+    }
     static void connection_lost(void* ctx, char* cause) noexcept {
-        Event e;
+        auto* tag = static_cast<Tag*>(ctx);
+        RawEvent e;
         e.kind = Event::Kind::ConnectionLost;
-        e.reason = cause ? cause : "connection lost";
-        static_cast<PahoClient*>(ctx)->post(std::move(e));
+        e.generation = tag->generation;
+        e.set_reason(cause ? cause : "connection lost");
+        tag->owner->post(e);
     }
     static int message_arrived(void* ctx, char* topic, int topic_len, MQTTAsync_message* m) noexcept {
-        try {
-            Event e;
-            e.kind = Event::Kind::Message;
-            e.topic = topic_len > 0 ? std::string(topic, static_cast<std::size_t>(topic_len)) : std::string(topic);
-            e.payload.assign(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen));
-            static_cast<PahoClient*>(ctx)->post(std::move(e));
-        } catch (...) {
-            // out of memory: the reply is lost, and the batch times out and is sent again
-        }
-        auto* self = static_cast<PahoClient*>(ctx);
-        self->lib_->free_message(&m);
-        self->lib_->free(topic);
+        auto* tag = static_cast<Tag*>(ctx);
+        RawEvent e;
+        e.kind = Event::Kind::Message;
+        e.generation = tag->generation;
+        e.topic = topic;
+        e.topic_len = topic_len;
+        e.message = m;
+        // A full ring: return 0 and Paho offers the message again later; the topic and the
+        // message stay Paho's until then.
+        if (!tag->owner->ring_.push(e)) return 0;
+        wake(tag->owner->event_fd_.get());
         return 1;
     }
-    static void connected(void* ctx, MQTTAsync_successData*) noexcept {
-        static_cast<PahoClient*>(ctx)->post(Event{Event::Kind::Connected, {}, {}, {}, 0});
-    }
+    static void connected(void* ctx, MQTTAsync_successData*) noexcept { post(ctx, Event::Kind::Connected, 0, nullptr); }
     static void connect_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
-        try {
-            static_cast<PahoClient*>(ctx)->post(
-                Event{Event::Kind::ConnectFailed, {}, {}, failure_text(f), f ? f->code : -1});
-        } catch (...) {
-        }
+        post(ctx, Event::Kind::ConnectFailed, f ? f->code : -1, f);
     }
     static void subscribed(void* ctx, MQTTAsync_successData*) noexcept {
-        static_cast<PahoClient*>(ctx)->post(Event{Event::Kind::Subscribed, {}, {}, {}, 0});
+        post(ctx, Event::Kind::Subscribed, 0, nullptr);
     }
     static void subscribe_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
-        try {
-            static_cast<PahoClient*>(ctx)->post(Event{Event::Kind::SubscribeFailed, {}, {}, failure_text(f), 0});
-        } catch (...) {
-        }
+        post(ctx, Event::Kind::SubscribeFailed, 0, f);
     }
     static void publish_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
-        try {
-            static_cast<PahoClient*>(ctx)->post(Event{Event::Kind::PublishFailed, {}, {}, failure_text(f), 0});
-        } catch (...) {
-        }
+        post(ctx, Event::Kind::PublishFailed, 0, f);
     }
 };
 
+PahoClient::Fd::~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void PahoClient::HandleDeleter::operator()(void* handle) const noexcept {
+    MQTTAsync h = as_handle(handle);
+    if (lib->is_connected(h)) {
+        MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
+        opts.timeout = 1000;
+        lib->disconnect(h, &opts);
+    }
+    lib->destroy(&h);
+}
+
 PahoClient::PahoClient(std::string uri)
-    : uri_(std::move(uri)), port_(port_of(uri_)), lib_(&PahoLibrary::get(uri_.rfind("ssl://", 0) == 0)) {
-    event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (event_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    : uri_(std::move(uri)),
+      tls_(uri_.rfind("ssl://", 0) == 0),
+      lib_(&PahoLibrary::get(tls_)),
+      event_fd_(make_eventfd()),
+      cancel_fd_(make_eventfd()),
+      handle_(nullptr, HandleDeleter{lib_}) {
+    const auto colon = uri_.rfind(':');
+    if (colon != std::string::npos) port_ = static_cast<std::uint16_t>(std::atoi(uri_.c_str() + colon + 1));
 }
 
 PahoClient::~PahoClient() {
+    stop_probe();
     destroy_handle();
-    if (event_fd_ >= 0) close(event_fd_);
+}
+
+void PahoClient::stop_probe() noexcept {
+    if (!probe_.joinable()) return;
+    wake(cancel_fd_.get());
+    probe_.join();
+    std::uint64_t count = 0;
+    [[maybe_unused]] const auto n = read(cancel_fd_.get(), &count, sizeof count);
 }
 
 void PahoClient::destroy_handle() noexcept {
-    if (!handle_) return;
-    MQTTAsync h = as_handle(handle_);
-    if (lib_->is_connected(h)) {
-        MQTTAsync_disconnectOptions opts = MQTTAsync_disconnectOptions_initializer;
-        opts.timeout = 1000;
-        lib_->disconnect(h, &opts);
-    }
-    lib_->destroy(&h);
-    handle_ = nullptr;
-    std::lock_guard<std::mutex> lock(mutex_);
-    events_.clear();  // anything the old handle said no longer applies
+    // From here on, events of this handle are stale: drain_events() drops them.
+    ++generation_;
+    handle_.reset();
 }
 
-void PahoClient::post(Event event) noexcept {
-    try {
-        std::lock_guard<std::mutex> lock(mutex_);
-        events_.push_back(std::move(event));
-    } catch (...) {
-        return;
-    }
-    const std::uint64_t one = 1;
-    [[maybe_unused]] const auto n = write(event_fd_, &one, sizeof one);
+void PahoClient::post(const RawEvent& event) noexcept {
+    ring_.push(event);  // when full, drain_events() learns it from the ring and says so
+    wake(event_fd_.get());
 }
 
 std::vector<Event> PahoClient::drain_events() {
     std::uint64_t count = 0;
-    [[maybe_unused]] const auto n = read(event_fd_, &count, sizeof count);
-    std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<Event> out(std::make_move_iterator(events_.begin()), std::make_move_iterator(events_.end()));
-    events_.clear();
+    [[maybe_unused]] const auto n = read(event_fd_.get(), &count, sizeof count);
+    std::vector<RawEvent> current;
+    std::vector<RawEvent> stale;
+    const std::uint64_t generation = generation_.load();
+    const bool lost = ring_.take(generation, current, stale);
+    for (auto& e : stale) {
+        if (e.kind != Event::Kind::Message) continue;
+        auto* m = static_cast<MQTTAsync_message*>(e.message);
+        lib_->free_message(&m);
+        lib_->free(e.topic);
+    }
+    std::vector<Event> out;
+    out.reserve(current.size() + 1);
+    for (auto& raw : current) {
+        Event e;
+        e.kind = raw.kind;
+        e.code = raw.code;
+        e.handle = raw.generation;
+        if (raw.kind == Event::Kind::Message) {
+            auto* m = static_cast<MQTTAsync_message*>(raw.message);
+            e.topic = raw.topic_len > 0 ? std::string(raw.topic, static_cast<std::size_t>(raw.topic_len))
+                                        : std::string(raw.topic);
+            e.payload.assign(static_cast<const char*>(m->payload), static_cast<std::size_t>(m->payloadlen));
+            lib_->free_message(&m);
+            lib_->free(raw.topic);
+        } else {
+            e.reason = raw.reason;
+        }
+        if (e.kind == Event::Kind::ConnectFailed && tls_ && e.code <= 0) {
+            // Paho says only "TCP/TLS connect failure": find out why before telling the owner.
+            start_probe(generation, e.reason);
+            continue;
+        }
+        out.push_back(std::move(e));
+    }
+    if (lost) {
+        // A state change could not be queued (a callback storm filled the ring): start over.
+        Event e;
+        e.kind = Event::Kind::ConnectionLost;
+        e.reason = "events lost: the client's event queue was full";
+        e.handle = generation;
+        out.push_back(std::move(e));
+    }
+    {
+        std::lock_guard<std::mutex> lock(probe_mutex_);
+        if (probe_done_ && probe_generation_ == generation) {
+            Event e;
+            e.kind = Event::Kind::ConnectFailed;
+            e.code = -1;
+            e.reason = std::move(probe_reason_);
+            e.reached_server = tls_failure_reached_server(e.reason);
+            e.handle = generation;
+            out.push_back(std::move(e));
+        }
+        probe_done_ = false;
+    }
     return out;
 }
 
+void PahoClient::start_probe(std::uint64_t generation, std::string paho_reason) {
+    stop_probe();
+    TlsTarget target;
+    if (!parse_tls_uri(uri_, target.host, target.port)) target.host = uri_;
+    target.ca_file = options_.ca_file;
+    target.cert_file = options_.cert_file;
+    target.key_file = options_.key_file;
+    {
+        std::lock_guard<std::mutex> lock(probe_mutex_);
+        probe_done_ = false;
+    }
+    probe_ = std::thread([this, target, generation, paho_reason]() noexcept {
+        std::string reason;
+        try {
+            reason = diagnose_tls(target, kProbeTimeoutMs, cancel_fd_.get());
+            if (reason.empty()) reason = paho_reason + " (a second TLS handshake succeeded)";
+            std::lock_guard<std::mutex> lock(probe_mutex_);
+            probe_reason_ = std::move(reason);
+            probe_generation_ = generation;
+            probe_done_ = true;
+        } catch (...) {
+            return;  // out of memory: the uplink's connect deadline ends the attempt
+        }
+        wake(event_fd_.get());
+    });
+}
+
 bool PahoClient::connect(const ConnectOptions& options) {
+    stop_probe();
     destroy_handle();
+    options_ = options;
     MQTTAsync_createOptions create = MQTTAsync_createOptions_initializer;
     create.MQTTVersion = MQTTVERSION_3_1_1;
     create.sendWhileDisconnected = 0;
@@ -146,8 +250,11 @@ bool PahoClient::connect(const ConnectOptions& options) {
         util::log_error("mqtt " + uri_ + ": cannot create client: " + lib_->strerror(rc));
         return false;
     }
-    handle_ = h;
-    rc = lib_->set_callbacks(h, this, &Callbacks::connection_lost, &Callbacks::message_arrived, nullptr);
+    handle_.reset(h);
+    Tag* tag = tag_for_current();
+    tag->owner = this;
+    tag->generation = generation_.load();
+    rc = lib_->set_callbacks(h, tag, &Callbacks::connection_lost, &Callbacks::message_arrived, nullptr);
     if (rc != MQTTASYNC_SUCCESS) {
         util::log_error("mqtt " + uri_ + ": cannot set callbacks: " + lib_->strerror(rc));
         return false;
@@ -157,21 +264,26 @@ bool PahoClient::connect(const ConnectOptions& options) {
     opts.MQTTVersion = MQTTVERSION_3_1_1;  // EnOS speaks 3.1.1 only: never let Paho fall back to 3.1
     opts.keepAliveInterval = static_cast<int>(options.keepalive_ms / 1000);
     opts.cleansession = 1;
-    opts.connectTimeout = static_cast<int>(std::max<std::int64_t>(1, options.connect_timeout_ms / 1000));
+    // The uplink keeps a deadline of its own (connect_timeout); Paho's is a backstop behind it.
+    opts.connectTimeout = static_cast<int>(std::max<std::int64_t>(1, options.connect_timeout_ms / 1000 + 1));
     opts.automaticReconnect = 0;  // the uplink reconnects itself, with a fresh sign and throttle-aware back-off
     opts.username = options.username.c_str();
     opts.password = options.password.c_str();
     opts.onSuccess = &Callbacks::connected;
     opts.onFailure = &Callbacks::connect_failed;
-    opts.context = this;
+    opts.context = tag;
 
+    // DESIGN.md "TLS": the server's certificate against ca_file or the system store, its name
+    // or IP against the URI's host, TLS 1.2 or newer; nothing here can turn a check off.
     MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
-    if (uri_.rfind("ssl://", 0) == 0) {
-        ssl.trustStore = options.ca_file.empty() ? nullptr : options.ca_file.c_str();
+    if (tls_) {
+        ssl.trustStore = options.ca_file.empty() ? util::kSystemCaFile : options.ca_file.c_str();
+        ssl.disableDefaultTrustStore = 1;  // only the CAs named above
         ssl.keyStore = options.cert_file.empty() ? nullptr : options.cert_file.c_str();
         ssl.privateKey = options.key_file.empty() ? nullptr : options.key_file.c_str();
         ssl.enableServerCertAuth = 1;
-        ssl.verify = 1;  // check the host name too
+        ssl.verify = 1;                             // the host name (or IP) too
+        ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;  // the lowest allowed; 1.3 is negotiated when offered
         opts.ssl = &ssl;
     }
     rc = lib_->connect(h, &opts);
@@ -182,34 +294,9 @@ bool PahoClient::connect(const ConnectOptions& options) {
     return true;
 }
 
-void PahoClient::set_nodelay() noexcept {
-    // Paho 1.3.11 leaves Nagle on and offers no option (paho.mqtt.c #530): a small request then
-    // waits ~90 ms for the broker's delayed ACK (measured, ENOS-PROTOCOL.md). Find our socket to
-    // the broker's port and set TCP_NODELAY on it.
-    DIR* dir = opendir("/proc/self/fd");
-    if (!dir) return;
-    while (dirent* entry = readdir(dir)) {
-        char* end = nullptr;
-        const long fd = std::strtol(entry->d_name, &end, 10);
-        if (end == entry->d_name || *end != '\0' || fd == dirfd(dir)) continue;
-        sockaddr_storage peer{};
-        socklen_t len = sizeof peer;
-        if (getpeername(static_cast<int>(fd), reinterpret_cast<sockaddr*>(&peer), &len) != 0) continue;
-        int peer_port = 0;
-        if (peer.ss_family == AF_INET)
-            peer_port = ntohs(reinterpret_cast<sockaddr_in*>(&peer)->sin_port);
-        else if (peer.ss_family == AF_INET6)
-            peer_port = ntohs(reinterpret_cast<sockaddr_in6*>(&peer)->sin6_port);
-        if (peer_port != port_) continue;
-        const int one = 1;
-        setsockopt(static_cast<int>(fd), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    }
-    closedir(dir);
-}
-
 bool PahoClient::subscribe(const std::vector<std::string>& topics) {
     if (!handle_ || topics.empty()) return false;
-    set_nodelay();  // subscribe follows every CONNACK: the socket is fresh
+    util::set_tcp_nodelay_to_port(port_);  // subscribe follows every CONNACK: the socket is fresh
     std::vector<char*> names;
     std::vector<int> qos(topics.size(), 1);
     names.reserve(topics.size());
@@ -218,9 +305,9 @@ bool PahoClient::subscribe(const std::vector<std::string>& topics) {
     MQTTAsync_responseOptions ropts = MQTTAsync_responseOptions_initializer;
     ropts.onSuccess = &Callbacks::subscribed;
     ropts.onFailure = &Callbacks::subscribe_failed;
-    ropts.context = this;
-    const int rc =
-        lib_->subscribe_many(as_handle(handle_), static_cast<int>(names.size()), names.data(), qos.data(), &ropts);
+    ropts.context = tag_for_current();
+    const int rc = lib_->subscribe_many(as_handle(handle_.get()), static_cast<int>(names.size()), names.data(),
+                                        qos.data(), &ropts);
     return rc == MQTTASYNC_SUCCESS;
 }
 
@@ -233,11 +320,12 @@ bool PahoClient::publish(const std::string& topic, const std::string& payload) {
     msg.retained = 0;
     MQTTAsync_responseOptions ropts = MQTTAsync_responseOptions_initializer;
     ropts.onFailure = &Callbacks::publish_failed;
-    ropts.context = this;
-    return lib_->send_message(as_handle(handle_), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
+    ropts.context = tag_for_current();
+    return lib_->send_message(as_handle(handle_.get()), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
 }
 
 void PahoClient::disconnect() {
+    stop_probe();
     destroy_handle();
 }
 

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <memory>
 #include <mutex>
 #include <stdexcept>
 
@@ -15,14 +16,14 @@ void bind(void* handle, const char* file, const char* name, F& out) {
     out = reinterpret_cast<F>(sym);
 }
 
-PahoLibrary load(const char* file) {
-    void* h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+void load(PahoLibrary& lib, const char* file) {
+    std::unique_ptr<void, PahoLibrary::DlClose> owned(dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE));
+    void* h = owned.get();
     if (!h) {
         const char* err = dlerror();
         throw std::runtime_error(std::string("cannot load ") + file + ": " + (err ? err : "unknown error") +
                                  " (Debian package libpaho-mqtt1.3)");
     }
-    PahoLibrary lib;
     bind(h, file, "MQTTAsync_global_init", lib.global_init);
     bind(h, file, "MQTTAsync_createWithOptions", lib.create_with_options);
     bind(h, file, "MQTTAsync_setCallbacks", lib.set_callbacks);
@@ -39,7 +40,8 @@ PahoLibrary load(const char* file) {
     MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
     init.do_openssl_init = 0;
     lib.global_init(&init);
-    return lib;
+    lib.handle = std::move(owned);
+    lib.file = file;
 }
 
 }  // namespace
@@ -50,8 +52,12 @@ const PahoLibrary& PahoLibrary::get(bool tls) {
     static PahoLibrary secure;
     std::lock_guard<std::mutex> lock(mutex);
     PahoLibrary& lib = tls ? secure : plain;
-    if (!lib.create_with_options) lib = load(tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1");
+    if (!lib.handle) load(lib, tls ? "libpaho-mqtt3as.so.1" : "libpaho-mqtt3a.so.1");
     return lib;
+}
+
+void PahoLibrary::DlClose::operator()(void* handle) const noexcept {
+    dlclose(handle);
 }
 
 }  // namespace fieldgate::mqtt

@@ -35,9 +35,15 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
       sessions_(settings_.subdevices),
       login_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x5851F42D4C957F2DULL),
-      byte_limit_(settings_.uplink.batch_max_bytes) {}
+      // The configuration caps batch_max_bytes at 512 KiB: it fits a 32-bit size_t (armhf).
+      byte_limit_(static_cast<std::size_t>(settings_.uplink.batch_max_bytes)) {}
 
 void Uplink::start() {
+    try {
+        start_last_id_ = store_.last_id();
+    } catch (const store::StoreError&) {
+        start_last_id_ = 0;  // unknown: the records of earlier runs then count as this run's
+    }
     connect_now();
 }
 
@@ -64,11 +70,60 @@ void Uplink::connect_now() {
     opts.ca_file = settings_.mqtt.ca_file;
     opts.cert_file = settings_.mqtt.cert_file;
     opts.key_file = settings_.mqtt.key_file;
+    opts.connect_timeout_ms = settings_.mqtt.connect_timeout_ms;
+    ++stats_.connect_attempts;
     if (client_.connect(opts)) {
         state_ = State::Connecting;
+        deadline_mono_ = now + settings_.mqtt.connect_timeout_ms;
     } else {
         schedule_reconnect();
     }
+}
+
+// CONNACK codes of MQTT 3.1.1 that refuse the client itself; 3 (server unavailable) is transient.
+namespace {
+const char* refusal_cause(int code) {
+    switch (code) {
+        case 1:
+            return "the broker refused MQTT 3.1.1";
+        case 2:
+            return "client id rejected: check [gateway] product_key and device_key";
+        case 4:
+            return "bad user name or password: check [gateway] product_key, device_key and the device secret";
+        case 5:
+            return "not authorised: the gateway may be disabled, not activated, or its product_key, device_key or "
+                   "secret wrong";
+        default:
+            return nullptr;
+    }
+}
+}  // namespace
+
+void Uplink::connect_failed(const std::string& reason, bool hub_saw_it, int connack_code) {
+    const std::int64_t now = clock_.mono_ms();
+    if (hub_saw_it) hub_attempts_mono_.push_back(now);
+    ++failed_connects_;
+    const char* cause = refusal_cause(connack_code);
+    refused_ = cause != nullptr;
+    std::string text =
+        cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")" : reason;
+    // A week-long outage must not fill the journal: the first failure, then one line per ten
+    // minutes with the count, and whenever the reason changes.
+    const bool changed = text != last_connect_error_;
+    const bool due = connect_log_.allow(now);  // asked every time, so a new cause starts the interval
+    if (changed || due) {
+        const std::string line =
+            "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
+            (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)" : std::string());
+        if (refused_)
+            util::log_error(line);
+        else
+            util::log_warning(line);
+        last_connect_error_ = text;
+    }
+    last_error_ = std::move(text);
+    client_.disconnect();
+    schedule_reconnect();
 }
 
 void Uplink::schedule_reconnect() {
@@ -78,6 +133,7 @@ void Uplink::schedule_reconnect() {
 
 void Uplink::connection_down(const std::string& why) {
     const bool was_up = state_ == State::Ready || state_ == State::Subscribing;
+    last_error_ = why;
     if (was_up || !inflight_.empty()) {
         util::log_warning("uplink: connection lost (" + why + "); " + std::to_string(inflight_.size()) +
                           " batches in flight will be sent again");
@@ -95,28 +151,50 @@ void Uplink::connection_down(const std::string& why) {
     schedule_reconnect();
 }
 
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms) {
+    if (!oldest) return "the store is empty";
+    const std::int64_t age_s = std::max<std::int64_t>(0, now_wall_ms - oldest->time_ms) / 1000;
+    std::string text = "buffered: ids " + std::to_string(oldest->id) + ".." + std::to_string(last_id) +
+                       ", the oldest taken " + std::to_string(age_s) + " s ago";
+    if (oldest->id < backlog_end)
+        text += "; ids before " + std::to_string(backlog_end) + " are older than resume_after and go via resume/batch";
+    return text;
+}
+
 void Uplink::became_ready() {
     state_ = State::Ready;
     reconnect_backoff_.reset();
     failed_connects_ = 0;
     last_connect_error_.clear();
+    last_error_.clear();
+    refused_ = false;
     const std::int64_t last = store_.last_id();
-    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
-    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t live_from = live_from_id();
     backlog_cursor_ = 0;
     backlog_end_ = live_from;
     live_cursor_ = live_from - 1;
-    backlog_more_ = backlog_end_ > 1;
     live_more_ = true;
     sessions_.reset();
     pending_logins_.clear();
     login_backoff_.reset();
     login_retry_at_mono_ = kNever;
     send_logins();  // batch login after every reconnect
-    util::log_info("uplink: connected to " + settings_.mqtt.uri +
-                   (backlog_more_ ? "; records up to id " + std::to_string(backlog_end_ - 1) +
-                                        " are older than resume_after and go via resume/batch"
-                                  : std::string()));
+    // Say what is really there: ids alone say nothing once records were deleted.
+    store::FetchRange first;
+    first.max_records = 1;
+    std::string held;
+    try {
+        const auto oldest = store_.fetch(first);
+        held = describe_store(oldest.empty() ? nullptr : &oldest.front(), last, backlog_end_, clock_.wall_ms());
+        backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
+    } catch (const store::StoreError& e) {
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again (the
+        // fetch loop logs read errors, rate-limited).
+        held = "the store cannot be read now: " + std::string(e.what());
+        backlog_more_ = true;
+    }
+    util::log_info("uplink: connected to " + settings_.mqtt.uri + "; " + held);
     fill_window();
 }
 
@@ -128,6 +206,7 @@ void Uplink::on_event(const mqtt::Event& event) {
             hub_attempts_mono_.push_back(clock_.mono_ms());
             ++stats_.connects;
             state_ = State::Subscribing;
+            deadline_mono_ = clock_.mono_ms() + settings_.uplink.reply_timeout_ms;
             // Replies reach only a client that subscribed before it published (EnOS SDKs).
             if (!client_.subscribe(
                     {enos::Topics::reply_of(topics_.post_batch()), enos::Topics::reply_of(topics_.resume_batch()),
@@ -137,18 +216,9 @@ void Uplink::on_event(const mqtt::Event& event) {
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
-            if (event.code > 0) hub_attempts_mono_.push_back(clock_.mono_ms());
-            ++failed_connects_;
-            // A week-long outage must not fill the journal: the first failure, then one line per
-            // ten minutes with the count, and whenever the reason changes.
-            if (event.reason != last_connect_error_ || connect_log_.allow(clock_.mono_ms())) {
-                util::log_warning("uplink: cannot connect to " + settings_.mqtt.uri + ": " + event.reason +
-                                  (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
-                                                        : std::string()));
-                last_connect_error_ = event.reason;
-            }
-            client_.disconnect();
-            schedule_reconnect();
+            // code > 0: the broker answered the CONNECT (the hub counts it). A TLS handshake the
+            // server took part in may count too: retried within the same limit.
+            connect_failed(event.reason, event.code > 0 || event.reached_server, event.code);
             return;
         case Kind::Subscribed:
             if (state_ == State::Subscribing) became_ready();
@@ -172,7 +242,29 @@ void Uplink::on_event(const mqtt::Event& event) {
     }
 }
 
+std::int64_t Uplink::live_from_id() {
+    const std::int64_t last = store_.last_id();
+    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
+    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t cutoff = clock_.mono_ms() - settings_.uplink.resume_after_ms;
+    if (!commits_mono_.empty() && commits_mono_.front().first <= cutoff) {
+        // Running for longer than resume_after: what was committed since the cutoff is live,
+        // everything before (this run's older records and every earlier run's) is backlog.
+        std::int64_t old_up_to = commits_mono_.front().second;
+        for (const auto& [mono, id] : commits_mono_)
+            if (mono <= cutoff) old_up_to = id;
+        return old_up_to + 1;
+    }
+    // Younger than resume_after: every record of this run is live; earlier ones go by wall time.
+    return std::min(live_from, start_last_id_ + 1);
+}
+
 void Uplink::on_records_committed() {
+    const std::int64_t now = clock_.mono_ms();
+    commits_mono_.emplace_back(now, store_.last_id());
+    const std::int64_t cutoff = now - settings_.uplink.resume_after_ms;
+    while (commits_mono_.size() >= 2 && commits_mono_[1].first <= cutoff)
+        commits_mono_.pop_front();
     live_more_ = true;
     if (state_ == State::Ready) fill_window();
 }
@@ -180,8 +272,18 @@ void Uplink::on_records_committed() {
 void Uplink::tick() {
     const std::int64_t now = clock_.mono_ms();
     if (state_ == State::Idle) return;
+    if (!undeleted_.empty() && now >= undeleted_retry_mono_) retry_deletes();
     if (state_ == State::Waiting) {
         if (now >= reconnect_at_mono_) connect_now();
+        return;
+    }
+    if (state_ == State::Connecting && now >= deadline_mono_) {
+        // The broker may have seen the CONNECT: count it against the hub's limit.
+        connect_failed("no CONNACK within " + std::to_string(settings_.mqtt.connect_timeout_ms / 1000) + " s", true, 0);
+        return;
+    }
+    if (state_ == State::Subscribing && now >= deadline_mono_) {
+        connection_down("no SUBACK within " + std::to_string(settings_.uplink.reply_timeout_ms / 1000) + " s");
         return;
     }
     if (state_ != State::Ready) return;
@@ -194,9 +296,11 @@ void Uplink::tick() {
 }
 
 std::int64_t Uplink::next_wakeup_mono() const {
-    if (state_ == State::Waiting) return reconnect_at_mono_;
-    if (state_ != State::Ready) return kNever;
-    std::int64_t next = kNever;
+    const std::int64_t deletes = undeleted_.empty() ? kNever : undeleted_retry_mono_;
+    if (state_ == State::Waiting) return std::min(reconnect_at_mono_, deletes);
+    if (state_ == State::Connecting || state_ == State::Subscribing) return std::min(deadline_mono_, deletes);
+    if (state_ != State::Ready) return deletes;
+    std::int64_t next = deletes;
     for (const auto& [id, f] : inflight_)
         next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
     for (const auto& [id, p] : pending_logins_)
@@ -241,13 +345,23 @@ bool Uplink::next_batch(Batch& out) {
     store::FetchRange range;
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
+    // While the store cannot delete what was delivered (full disk), the backlog waits once
+    // max_undeleted such ids are remembered; the live end (readings served from memory) goes on.
+    const bool backlog_ok = undeleted_.size() < settings_.max_undeleted;
     // Live data must not wait behind a week of backlog: alternate while both have records.
     // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
-    while ((live_more_ || backlog_more_) && inflight_.size() + retry_.size() < settings_.uplink.inflight) {
-        const bool live = live_more_ && (prefer_live_ || !backlog_more_);
+    while ((live_more_ || (backlog_more_ && backlog_ok)) &&
+           inflight_.size() + retry_.size() < settings_.uplink.inflight) {
+        const bool live = live_more_ && (prefer_live_ || !backlog_more_ || !backlog_ok);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
-        out.records = store_.fetch(range);
+        try {
+            out.records = store_.fetch(range);
+        } catch (const store::StoreError& e) {
+            // A read error is not the end of the records: the cursors stay, tried again later.
+            if (read_error_log_.allow(clock_.wall_ms())) util::log_error(std::string("uplink: ") + e.what());
+            return false;
+        }
         out.resume = !live;
         if (out.records.empty()) {
             (live ? live_more_ : backlog_more_) = false;  // live_more_ comes back with the next commit
@@ -390,6 +504,8 @@ UplinkStats Uplink::stats() const {
             s.state = "waiting";
             break;
     }
+    if (refused_ && state_ != State::Ready) s.state = "refused";
+    s.last_error = last_error_;
     // Records per second over the last 10 s, or since the first delivery in that window when it
     // is younger (a backlog drained in 2 s would otherwise show a fifth of its rate).
     std::uint64_t sum = 0;

@@ -3,13 +3,13 @@
 import os
 import subprocess
 
-from fgharness import BIN, SOURCE, Workdir, fieldgatectl, write
+from fgharness import BIN, SLOW, SOURCE, WRAP, Workdir, fieldgatectl, write
 
 FIELDGATED = os.path.join(BIN, "fieldgated")
 
 
 def run(*args, timeout=20):
-    return subprocess.run([FIELDGATED] + list(args), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(WRAP + [FIELDGATED] + list(args), capture_output=True, text=True, timeout=timeout * SLOW)
 
 
 def main():

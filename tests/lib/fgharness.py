@@ -17,6 +17,12 @@ import time
 
 SOURCE = os.environ.get("FG_SOURCE") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("FG_BIN") or os.path.join(SOURCE, "build", "bin")
+# Cross-built programs (make check-cross): FG_WRAP runs fieldgated and fieldgatectl under qemu-user
+# ("qemu-aarch64-static -L <library root>"); the simulators are native ones from FG_TOOLS_BIN.
+WRAP = os.environ.get("FG_WRAP", "").split()
+TOOLS_BIN = os.environ.get("FG_TOOLS_BIN") or BIN
+# Bounded waits for the daemon grow by this factor under emulation (qemu is 5-20 times slower).
+SLOW = float(os.environ.get("FG_SLOW", "1"))
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
@@ -37,6 +43,7 @@ def port_open(port, host="127.0.0.1"):
 
 def wait_until(predicate, timeout, what, interval=0.05):
     """Polls predicate() until it returns a truthy value; raises AssertionError after timeout s."""
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()
@@ -106,7 +113,7 @@ class Proc:
         if not died_before:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout=timeout)
+                self.proc.wait(timeout=timeout * SLOW)
             except subprocess.TimeoutExpired:
                 timed_out = True
                 self.proc.kill()
@@ -129,10 +136,13 @@ class Proc:
         return rc
 
     def kill(self):
-        """SIGKILL, on purpose (a crash test): the exit it causes is not a failure."""
-        self.killed = True
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        """SIGKILL, on purpose (a crash test): the exit it causes is not a failure, but a process
+        that had already died on its own, or printed a sanitizer report, is (as in stop())."""
+        if self.proc.poll() is None:
+            self.killed = True
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        return self.stop()
 
     def signal(self, sig):
         self.proc.send_signal(sig)
@@ -231,12 +241,12 @@ class Workdir:
 
 
 def fieldgated(workdir, config_path, extra=()):
-    return Proc("fieldgated", [os.path.join(BIN, "fieldgated"), "-c", config_path] + list(extra), workdir)
+    return Proc("fieldgated", WRAP + [os.path.join(BIN, "fieldgated"), "-c", config_path] + list(extra), workdir)
 
 
 def fieldgatectl(config_path, *args, timeout=10):
-    return subprocess.run([os.path.join(BIN, "fieldgatectl"), "-c", config_path] + list(args),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(WRAP + [os.path.join(BIN, "fieldgatectl"), "-c", config_path] + list(args),
+                          capture_output=True, text=True, timeout=timeout * SLOW)
 
 
 def status(config_path):
@@ -251,7 +261,7 @@ class ModbusSim:
     """fieldgate-modbus-sim on loopback; `ports` are the real ports it listens on."""
 
     def __init__(self, workdir, args, expect_ports=1):
-        self.proc = Proc("modbus-sim", [os.path.join(BIN, "fieldgate-modbus-sim")] + list(args), workdir)
+        self.proc = Proc("modbus-sim", [os.path.join(TOOLS_BIN, "fieldgate-modbus-sim")] + list(args), workdir)
         lines = wait_until(lambda: self._listening(expect_ports) or (not self.proc.alive() and ["dead"]), 10,
                            "the Modbus simulator to listen")
         if not self.proc.alive():
@@ -367,7 +377,7 @@ class CloudSim:
         self.proc = None
 
     def start(self):
-        self.proc = Proc("cloud-sim", [os.path.join(BIN, "fieldgate-cloud-sim"), "-c", self.conf,
+        self.proc = Proc("cloud-sim", [os.path.join(TOOLS_BIN, "fieldgate-cloud-sim"), "-c", self.conf,
                                        "--stats", self.stats_path], self.workdir)
         wait_until(lambda: "ready:" in self.proc.log() or not self.proc.alive(), 15, "the cloud simulator")
         if not self.proc.alive():
@@ -506,8 +516,8 @@ def assert_every_poll_delivered(conf, cloud, sim):
     status."""
     sim.stop()
     wait_until(lambda: all(not d["online"] for d in status(conf)["devices"]), 30, "devices to go offline")
-    wait_until(lambda: status(conf)["store"]["records"] == 0 and status(conf)["uplink"]["inflight"] == 0, 60,
-               "the store to empty")
+    wait_until(lambda: (lambda st: st["store"]["records"] == 0 and st["store"]["pending_commit"] == 0 and
+                        st["uplink"]["inflight"] == 0)(status(conf)), 60, "the store to empty")
     final = status(conf)
     distinct = {}
     for rec in cloud.records():

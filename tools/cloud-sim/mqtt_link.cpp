@@ -1,14 +1,10 @@
 #include "mqtt_link.hpp"
 
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
+
+#include "fieldgate/util/net.hpp"
 
 namespace fieldgate::cloudsim {
 namespace {
@@ -21,15 +17,6 @@ std::string failure_text(const MQTTAsync_failureData* response) {
     std::string text = MQTTAsync_strerror(response->code);
     if (response->message != nullptr) text += std::string(": ") + response->message;
     return text;
-}
-
-std::uint16_t peer_port(int fd) {
-    sockaddr_storage peer{};
-    socklen_t len = sizeof(peer);
-    if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) != 0) return 0;
-    if (peer.ss_family == AF_INET) return ntohs(reinterpret_cast<const sockaddr_in*>(&peer)->sin_port);
-    if (peer.ss_family == AF_INET6) return ntohs(reinterpret_cast<const sockaddr_in6*>(&peer)->sin6_port);
-    return 0;
 }
 
 }  // namespace
@@ -95,24 +82,7 @@ bool MqttLink::disconnect(int timeout_ms) {
 }
 
 int MqttLink::set_tcp_nodelay(std::uint16_t broker_port) const {
-    const std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir("/proc/self/fd"), &::closedir);
-    if (!dir) return 0;
-    const int own = ::dirfd(dir.get());
-    int set = 0;
-    while (const dirent* entry = ::readdir(dir.get())) {
-        char* end = nullptr;
-        const long fd_long = std::strtol(entry->d_name, &end, 10);
-        if (end == entry->d_name || *end != '\0') continue;
-        const int fd = static_cast<int>(fd_long);
-        if (fd == own) continue;
-        int type = 0;
-        socklen_t len = sizeof(type);
-        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
-        if (peer_port(fd) != broker_port) continue;
-        const int one = 1;
-        if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == 0) ++set;
-    }
-    return set;
+    return util::set_tcp_nodelay_to_port(broker_port);
 }
 
 void MqttLink::post(Event::Type type, const char* text, int code) noexcept {

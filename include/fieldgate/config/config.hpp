@@ -77,7 +77,9 @@ struct Gateway {
 struct Mqtt {
     std::string uri;  ///< tcp://host:port or ssl://host:port
     std::int64_t keepalive_ms = 60'000;
-    std::string ca_file;
+    /// From starting a connection to its CONNACK (TCP, TLS and the MQTT CONNECT together).
+    std::int64_t connect_timeout_ms = 30'000;
+    std::string ca_file;  ///< empty: the system store (kSystemCaFile)
     std::string cert_file;
     std::string key_file;
 };

@@ -1,6 +1,7 @@
 #pragma once
 #include <MQTTAsync.h>
 
+#include <memory>
 #include <string>
 
 namespace fieldgate::mqtt {
@@ -23,9 +24,17 @@ struct PahoLibrary {
     decltype(&::MQTTAsync_free) free = nullptr;
     decltype(&::MQTTAsync_strerror) strerror = nullptr;
 
-    /// The library for `tls` (true: ssl://), loaded once per process and never unloaded.
-    /// Throws std::runtime_error naming the file and dlerror() when it cannot be loaded.
+    /// The library for `tls` (true: ssl://), loaded once per process. Throws
+    /// std::runtime_error naming the file and dlerror() when it cannot be loaded.
     static const PahoLibrary& get(bool tls);
+
+    struct DlClose {
+        void operator()(void* handle) const noexcept;
+    };
+    /// The dlopen() handle. Opened with RTLD_NODELETE: closing it at exit never unmaps code a
+    /// Paho thread might still be running.
+    std::unique_ptr<void, DlClose> handle;
+    const char* file = "";
 };
 
 }  // namespace fieldgate::mqtt

@@ -76,6 +76,43 @@ const std::string kModel =
 
 }  // namespace
 
+// PEM fixtures made once with `openssl req -x509 -newkey ec` (valid until 2125): a CA, a client
+// certificate it signed with its key, and a key of no certificate.
+const std::string kCaPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBgTCCASegAwIBAgIUXYw4tG+0TBQybMG90sWak9YxmfEwCgYIKoZIzj0EAwIw\n"
+    "FTETMBEGA1UEAwwKZml4dHVyZS1jYTAgFw0yNjExMzAwMDE4MjNaGA8yMTI2MTEw\n"
+    "NjAwMTgyM1owFTETMBEGA1UEAwwKZml4dHVyZS1jYTBZMBMGByqGSM49AgEGCCqG\n"
+    "SM49AwEHA0IABOPIJ3RR8FS2OGiiLTjCOUejjVmpJBxmVfRxvBiM1UPf7q+RBTen\n"
+    "5MaMwRi4hQ6qt7kgv2GEy16TA5kC/BuavP2jUzBRMB0GA1UdDgQWBBTuYfbhoGrT\n"
+    "0yAug9nfS+aCHQmYpjAfBgNVHSMEGDAWgBTuYfbhoGrT0yAug9nfS+aCHQmYpjAP\n"
+    "BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCfUXppXV+kDvqSfC1F\n"
+    "8PBnFj/tCq3G0+IxvPrZ5ephmgIgLNAMKza/UJUsfCvjWFiMtQ9IrsawsM50YCsz\n"
+    "+6NSRY0=\n"
+    "-----END CERTIFICATE-----\n";
+const std::string kClientPem =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBHjCBxQIUOXNMSipRvvXo8mlksStJKzTEX7swCgYIKoZIzj0EAwIwFTETMBEG\n"
+    "A1UEAwwKZml4dHVyZS1jYTAgFw0yNjExMzAwMDE4MjRaGA8yMTI2MTEwNjAwMTgy\n"
+    "NFowDTELMAkGA1UEAwwCZ3cwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARYuCiV\n"
+    "VT2sCfKBBrFMDG0XUH4pAwzfmKQlXhVMh2RXxN2cCLdW0I75F9BYRqFskkDBbNeK\n"
+    "bzbcKieBrBMW0jWZMAoGCCqGSM49BAMCA0gAMEUCIFVVcPcols6bUp+eZ6cES8ur\n"
+    "KG8RjTXy+ecDyf0tfgwIAiEA7/DidE0Z7onEUW0HPYOjOOleHd4VE5siyvQEjxgl\n"
+    "N6s=\n"
+    "-----END CERTIFICATE-----\n";
+const std::string kClientKey =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgj0YHzItFtnfMjjuq\n"
+    "Hk1jb+8PWZG/b8hU5x2BpOfPXEmhRANCAARYuCiVVT2sCfKBBrFMDG0XUH4pAwzf\n"
+    "mKQlXhVMh2RXxN2cCLdW0I75F9BYRqFskkDBbNeKbzbcKieBrBMW0jWZ\n"
+    "-----END PRIVATE KEY-----\n";
+const std::string kOtherKey =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgjlHSTNcEGPqfebG/\n"
+    "r321IZUGqnAYXLbPvkjADR15FaShRANCAAQO1+pi7hiP9aHhjP8IR5havMIZiCdY\n"
+    "krxM8akWvQSjv8G6rxGCxZGL366NYTMitiIlMARdUz5M8UtTpwtUZa0w\n"
+    "-----END PRIVATE KEY-----\n";
+
 TEST_GROUP(Config) {
     fs::path dir;
     void setup() override {
@@ -366,8 +403,9 @@ TEST(Config, every_error_is_collected) {
     LONGS_EQUAL(4, r.errors.size());
     CHECK(has(r.errors, "main.ini:8: [mqtt] keepalive: "));
     CHECK(has(r.errors, "main.ini:12: [bogus]: unknown section;"));
-    CHECK(
-        has(r.errors, "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive ca_file cert_file key_file"));
+    CHECK(has(r.errors,
+              "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive connect_timeout ca_file cert_file "
+              "key_file"));
     CHECK(has(r.errors, "main.ini:11: [store] max_bytes: bad size \"lots\""));
 }
 
@@ -463,17 +501,45 @@ TEST(Config, mqtt_uri_must_be_tcp_or_ssl_with_host_and_port) {
 }
 
 TEST(Config, tls_files_need_ssl_and_must_be_readable) {
-    write(dir / "ca.pem", "x", 0644);
+    write(dir / "ca.pem", kCaPem, 0644);
+    write(dir / "c.pem", kClientPem, 0644);
+    write(dir / "c.key", kClientKey, 0600);
     const std::string ca = (dir / "ca.pem").string();
+    const std::string cert = (dir / "c.pem").string();
+    const std::string key = (dir / "c.key").string();
     one_error(kGateway + "ca_file = " + ca + "\n", "main.ini:8: [mqtt] ca_file: TLS file with a tcp:// uri;");
     const std::string ssl =
         "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ssl://h:8883\n";
     STRCMP_EQUAL(ca.c_str(), valid(ssl + "ca_file = " + ca + "\n").mqtt.ca_file.c_str());
     one_error(ssl + "ca_file = " + (dir / "none.pem").string() + "\n", "main.ini:7: [mqtt] ca_file: cannot read \"");
-    one_error(ssl + "cert_file = " + ca + "\n",
+    one_error(ssl + "cert_file = " + cert + "\n",
               "main.ini:7: [mqtt] cert_file: client certificate and key go together;");
-    const auto both = valid(ssl + "cert_file = " + ca + "\nkey_file = " + ca + "\n");
-    STRCMP_EQUAL(ca.c_str(), both.mqtt.key_file.c_str());
+    one_error(ssl + "key_file = " + key + "\n", "main.ini:7: [mqtt] key_file: client certificate and key go together;");
+    const auto both = valid(ssl + "ca_file = " + ca + "\ncert_file = " + cert + "\nkey_file = " + key + "\n");
+    STRCMP_EQUAL(key.c_str(), both.mqtt.key_file.c_str());
+    STRCMP_EQUAL(cert.c_str(), both.mqtt.cert_file.c_str());
+}
+
+TEST(Config, tls_files_must_hold_what_their_key_says) {
+    write(dir / "ca.pem", kCaPem, 0644);
+    write(dir / "c.pem", kClientPem, 0644);
+    write(dir / "c.key", kClientKey, 0600);
+    write(dir / "other.key", kOtherKey, 0600);
+    write(dir / "junk", "not a certificate\n", 0644);
+    const std::string ssl =
+        "[gateway]\nproduct_key = p\ndevice_key = d\ndevice_secret = s\n[mqtt]\nuri = ssl://h:8883\n";
+    const std::string ca = "ca_file = " + (dir / "ca.pem").string() + "\n";
+    one_error(ssl + "ca_file = " + (dir / "junk").string() + "\n", "main.ini:7: [mqtt] ca_file: no CA certificate in");
+    one_error(ssl + ca + "cert_file = " + (dir / "junk").string() + "\nkey_file = " + (dir / "c.key").string() + "\n",
+              "main.ini:8: [mqtt] cert_file: no certificate in");
+    one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "junk").string() + "\n",
+              "main.ini:9: [mqtt] key_file: no private key in");
+    one_error(
+        ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "other.key").string() + "\n",
+        "main.ini:9: [mqtt] key_file: the key does not match the certificate in");
+    // A key file holding a certificate: no key.
+    one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "c.pem").string() + "\n",
+              "main.ini:9: [mqtt] key_file: no private key in");
 }
 
 TEST(Config, control_socket_must_fit_sockaddr_un) {

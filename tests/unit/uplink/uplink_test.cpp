@@ -62,6 +62,7 @@ public:
         records[r.id] = r;
     }
     std::vector<store::Record> fetch(const store::FetchRange& range) override {
+        if (fail_reads) throw store::StoreError("disk I/O error");
         std::vector<store::Record> out;
         std::size_t bytes = 0;
         for (auto it = records.upper_bound(range.after_id); it != records.end() && it->first < range.before_id; ++it) {
@@ -78,15 +79,21 @@ public:
         return 0;
     }
     std::int64_t last_id() override { return records.empty() ? 0 : records.rbegin()->first; }
-    void remove(const std::vector<std::int64_t>& ids) override {
+    bool fail_writes = false;  ///< a store that cannot write (full disk): remove and dead_letter refuse
+    bool fail_reads = false;   ///< fetch throws, as a read error does
+    bool remove(const std::vector<std::int64_t>& ids) override {
+        if (fail_writes) return false;
         for (auto id : ids)
             records.erase(id);
+        return true;
     }
-    void dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
+    bool dead_letter(const std::vector<std::int64_t>& ids, const std::string& reason, int code) override {
+        if (fail_writes) return false;
         for (auto id : ids) {
             dead[id] = {reason, code};
             records.erase(id);
         }
+        return true;
     }
 };
 
@@ -277,6 +284,94 @@ TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
     LONGS_EQUAL(15, up->stats().delivered);
 }
 
+TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_until_the_delete_lands) {
+    for (int i = 0; i < 4; ++i)
+        store.add("m1", clock.wall_ms());
+    make();
+    connect();
+    store.fail_writes = true;  // a full disk: the delete after the 200 fails
+    reply(client.published[0], 200);
+    LONGS_EQUAL(0, up->stats().delivered);
+    LONGS_EQUAL(4, store.records.size());
+    // Not sent again meanwhile, and the rest keeps flowing.
+    reply(client.published[1], 200);
+    LONGS_EQUAL(2, client.published.size());
+    clock.advance(5000);
+    up->tick();  // the delete is tried again, and fails again
+    LONGS_EQUAL(2, client.published.size());
+    LONGS_EQUAL(0, up->stats().delivered);
+    LONGS_EQUAL(4, store.records.size());
+    store.fail_writes = false;
+    CHECK(up->next_wakeup_mono() <= clock.mono_ms() + 2000);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(4, up->stats().delivered);
+    LONGS_EQUAL(2, client.published.size());
+}
+
+TEST(Uplink, while_the_store_cannot_delete_the_backlog_waits_and_live_records_go_on) {
+    settings.uplink.resume_after_ms = 300'000;
+    settings.uplink.batch_max_records = 2;
+    settings.uplink.inflight = 1;
+    settings.max_undeleted = 3;
+    for (int i = 0; i < 10; ++i)
+        store.add("m1", clock.wall_ms() - 3'600'000 + i);  // a backlog, an hour old
+    store.fail_writes = true;                                // a full disk
+    make();
+    connect();
+    auto resumes = [this] {
+        std::size_t n = 0;
+        for (const auto& p : client.published)
+            if (p.topic.find("/resume/batch") != std::string::npos) ++n;
+        return n;
+    };
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(2, resumes());  // 4 ids confirmed and not deletable: at the cap, the backlog waits
+    LONGS_EQUAL(0, up->stats().delivered);
+    // Readings arriving now (served from memory by a store in memory mode) still go out.
+    store.add("m2", clock.wall_ms());
+    store.add("m2", clock.wall_ms());
+    up->on_records_committed();
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(2, resumes());
+    CHECK(parse(client.published.back().payload)["params"][0]["deviceKey"].asString() == "m2");
+    // Space returns: the deletes land, counted once, and the backlog goes on.
+    store.fail_writes = false;
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(12, up->stats().delivered);
+}
+
+TEST(Uplink, a_dead_letter_the_store_cannot_record_is_not_counted_and_tried_again) {
+    store.add("bad", clock.wall_ms());
+    make();
+    connect();
+    store.fail_writes = true;
+    reply(client.published[0], 1204);
+    LONGS_EQUAL(0, up->stats().dead_lettered);
+    LONGS_EQUAL(1, store.records.size());
+    store.fail_writes = false;
+    serve([](const Json::Value&) { return 1204; });
+    LONGS_EQUAL(1, store.dead.size());
+    LONGS_EQUAL(1, up->stats().dead_lettered);
+    LONGS_EQUAL(0, store.records.size());
+}
+
+TEST(Uplink, a_store_read_error_sends_nothing_and_loses_no_place) {
+    for (int i = 0; i < 3; ++i)
+        store.add("m1", clock.wall_ms());
+    make();
+    store.fail_reads = true;
+    connect();
+    LONGS_EQUAL(0, client.published.size());
+    store.fail_reads = false;
+    up->on_records_committed();
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(3, up->stats().delivered);
+}
+
 TEST(Uplink, a_transient_code_retries_later_and_never_drops) {
     store.add("m1", clock.wall_ms());
     make();
@@ -372,6 +467,151 @@ TEST(Uplink, reconnects_never_exceed_the_hub_throttle) {
     }
     for (std::size_t i = 3; i < hub_attempts.size(); ++i)
         CHECK_TEXT(hub_attempts[i] - hub_attempts[i - 3] >= 120'000, "4 attempts within 2 minutes");
+}
+
+TEST(Uplink, a_broker_that_never_answers_connect_is_given_up_after_connect_timeout) {
+    settings.mqtt.connect_timeout_ms = 5'000;
+    make();
+    up->start();
+    LONGS_EQUAL(5'000 + clock.mono_ms(), up->next_wakeup_mono());
+    clock.advance(4'999);
+    up->tick();
+    STRCMP_EQUAL("connecting", up->stats().state.c_str());
+    LONGS_EQUAL(0, client.disconnects);
+    clock.advance(1);
+    up->tick();
+    STRCMP_EQUAL("waiting", up->stats().state.c_str());
+    LONGS_EQUAL(1, client.disconnects);
+    STRCMP_EQUAL("no CONNACK within 5 s", up->stats().last_error.c_str());
+    // A CONNECT the broker may have seen counts against the hub's limit: the next attempts keep
+    // it, whatever the back-off says.
+    std::vector<std::int64_t> starts{clock.mono_ms() - 5'000};
+    for (int i = 0; i < 6; ++i) {
+        const std::size_t before = client.connects.size();
+        while (client.connects.size() == before) {
+            clock.advance(std::max<std::int64_t>(1, up->next_wakeup_mono() - clock.mono_ms()));
+            up->tick();
+        }
+        starts.push_back(clock.mono_ms());
+        clock.advance(5'000);
+        up->tick();
+    }
+    for (std::size_t i = 3; i < starts.size(); ++i)
+        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000, "4 silent CONNECTs within 2 minutes");
+}
+
+TEST(Uplink, a_broker_that_never_confirms_the_subscription_is_dropped_after_reply_timeout) {
+    make();
+    up->start();
+    up->on_event(event(mqtt::Event::Kind::Connected));
+    STRCMP_EQUAL("subscribing", up->stats().state.c_str());
+    LONGS_EQUAL(30'000 + clock.mono_ms(), up->next_wakeup_mono());
+    clock.advance(30'000);
+    up->tick();
+    STRCMP_EQUAL("waiting", up->stats().state.c_str());
+    LONGS_EQUAL(1, client.disconnects);
+    STRCMP_EQUAL("no SUBACK within 30 s", up->stats().last_error.c_str());
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    LONGS_EQUAL(2, client.connects.size());
+}
+
+TEST(Uplink, a_late_connack_after_the_deadline_is_ignored) {
+    settings.mqtt.connect_timeout_ms = 2'000;
+    make();
+    up->start();
+    clock.advance(2'000);
+    up->tick();
+    up->on_event(event(mqtt::Event::Kind::Connected));  // from the attempt already given up
+    LONGS_EQUAL(0, client.subscriptions.size());
+    STRCMP_EQUAL("waiting", up->stats().state.c_str());
+}
+
+TEST(Uplink, a_refused_connack_shows_refused_with_the_cause_until_a_connection_succeeds) {
+    store.add("m1", clock.wall_ms());
+    make();
+    up->start();
+    mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+    f.code = 4;
+    f.reason = "CONNACK return code 4";
+    up->on_event(f);
+    STRCMP_EQUAL("refused", up->stats().state.c_str());
+    CHECK(up->stats().last_error.find("CONNACK 4") != std::string::npos);
+    CHECK(up->stats().last_error.find("secret") != std::string::npos);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    STRCMP_EQUAL("refused", up->stats().state.c_str());  // still the last word while it tries again
+    LONGS_EQUAL(2, up->stats().connect_attempts);
+    up->on_event(event(mqtt::Event::Kind::Connected));
+    up->on_event(event(mqtt::Event::Kind::Subscribed));
+    STRCMP_EQUAL("connected", up->stats().state.c_str());
+    STRCMP_EQUAL("", up->stats().last_error.c_str());
+    LONGS_EQUAL(1, client.published.size());  // what was buffered meanwhile goes out
+}
+
+TEST(Uplink, a_connack_3_server_unavailable_is_transient_not_a_refusal) {
+    make();
+    up->start();
+    mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+    f.code = 3;
+    f.reason = "CONNACK return code 3";
+    up->on_event(f);
+    STRCMP_EQUAL("waiting", up->stats().state.c_str());
+    STRCMP_EQUAL("CONNACK return code 3", up->stats().last_error.c_str());
+}
+
+TEST(Uplink, the_connect_log_says_what_the_store_really_holds) {
+    // Ids went up to 500 and everything was delivered: nothing goes via resume/batch.
+    STRCMP_EQUAL("the store is empty", uplink::describe_store(nullptr, 0, 501, 1'000'000).c_str());
+    store::Record r;
+    r.id = 480;
+    r.time_ms = 1'000'000 - 600'000;
+    STRCMP_EQUAL(
+        "buffered: ids 480..500, the oldest taken 600 s ago; ids before 490 are older than resume_after and "
+        "go via resume/batch",
+        uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+    r.id = 495;
+    r.time_ms = 1'000'000 - 2'000;
+    STRCMP_EQUAL("buffered: ids 495..500, the oldest taken 2 s ago",
+                 uplink::describe_store(&r, 500, 490, 1'000'000).c_str());
+}
+
+TEST(Uplink, failed_tls_handshakes_with_the_server_are_retried_within_the_hub_limit) {
+    make();
+    up->start();
+    std::vector<std::int64_t> starts{clock.mono_ms()};
+    for (int i = 0; i < 7; ++i) {
+        mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+        f.code = -1;
+        f.reached_server = true;
+        f.reason = "untrusted issuer: the server's certificate is not signed by a CA in ca.pem";
+        up->on_event(f);
+        STRCMP_EQUAL(f.reason.c_str(), up->stats().last_error.c_str());
+        STRCMP_EQUAL("waiting", up->stats().state.c_str());  // not a refusal of the credentials
+        const std::size_t before = client.connects.size();
+        while (client.connects.size() == before) {
+            clock.advance(std::max<std::int64_t>(1, up->next_wakeup_mono() - clock.mono_ms()));
+            up->tick();
+        }
+        starts.push_back(clock.mono_ms());
+    }
+    for (std::size_t i = 3; i < starts.size(); ++i)
+        CHECK_TEXT(starts[i] - starts[i - 3] >= 120'000, "4 handshakes within 2 minutes");
+}
+
+TEST(Uplink, an_unreachable_broker_is_retried_with_back_off_only) {
+    make();
+    up->start();
+    for (int i = 0; i < 3; ++i) {
+        mqtt::Event f = event(mqtt::Event::Kind::ConnectFailed);
+        f.code = -1;
+        f.reason = "cannot reach 10.0.0.5:18883: Connection refused";
+        up->on_event(f);
+        clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+        up->tick();
+    }
+    LONGS_EQUAL(4, client.connects.size());
+    CHECK(clock.mono_ms() < 1'000 + 60'000);  // no hold: the hub saw none of these
 }
 
 TEST(Uplink, downstream_disable_is_acknowledged_with_200_on_its_reply_topic) {
