@@ -221,6 +221,7 @@ void BusPoller::poll(DeviceState& d) {
             reading.measurepoints = std::move(r.points.json);
             reading.non_finite = r.points.non_finite;
         }
+        reading.exceptions = std::move(r.exceptions);
         reading.error = std::move(r.error);
         if (r.last == Outcome::Closed && !line.transport->is_open()) line.error = reading.error;
     } else {
