@@ -77,7 +77,8 @@ private:
     void destroy_handle() noexcept;
     void stop_probe() noexcept;
     void start_probe(std::uint64_t generation, std::string paho_reason);
-    Tag* tag_for_current() { return &tags_[generation_ % tags_.size()]; }
+    // The remainder is below tags_.size(): narrowing it is exact on 32-bit size_t (armhf).
+    Tag* tag_for_current() { return &tags_[static_cast<std::size_t>(generation_.load() % tags_.size())]; }
 
     std::string uri_;
     bool tls_;

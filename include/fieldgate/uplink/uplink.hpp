@@ -29,6 +29,9 @@ struct Settings {
     std::set<std::string> gateway_devices;
     /// The sub-devices, logged in through the gateway while they are online.
     std::vector<SubDevice> subdevices;
+    /// Ids confirmed by the cloud that the store could not delete yet (full disk) kept at most;
+    /// at that many the backlog waits, the live end goes on.
+    std::size_t max_undeleted = 250'000;
 };
 
 /// The numbers `fieldgatectl status` shows of the uplink.
@@ -68,6 +71,10 @@ public:
 
     /// Starts the first connection attempt.
     void start();
+    /// A reload with the same gateway identity and [mqtt]: takes the new sub-devices and [uplink]
+    /// settings and keeps the connection, the in-flight window, the cursors and the connect
+    /// throttle's history. Sub-devices removed or changed while logged in are logged out.
+    void reconfigure(Settings settings);
     /// Feeds one client event.
     void on_event(const mqtt::Event& event);
     /// New records were committed: the live end may have more to send.
@@ -143,6 +150,12 @@ private:
     std::string last_error_;
     void connect_failed(const std::string& reason, bool hub_saw_it, int connack_code);
     util::RateLimit read_error_log_{60'000};
+    /// Records the cloud confirmed but the store could not delete yet (full disk): counted as
+    /// delivered once the delete lands, not sent again meanwhile. At settings_.max_undeleted ids
+    /// the backlog waits (the live end, where memory-mode readings are, goes on).
+    std::vector<std::int64_t> undeleted_;
+    std::int64_t undeleted_retry_mono_ = INT64_MAX;
+    void retry_deletes();
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;
@@ -179,6 +192,13 @@ private:
     std::deque<Batch> retry_;
     std::uint64_t next_request_id_ = 1;
 
+    /// The resume/post split by the monotonic clock, for the records of this run: (mono ms,
+    /// last id) after each commit, the newest one older than resume_after kept. A wall-clock
+    /// step (NTP correcting by hours) then moves neither old records into post nor live ones
+    /// into resume. Records from before start() are split by their wall time.
+    std::deque<std::pair<std::int64_t, std::int64_t>> commits_mono_;
+    std::int64_t start_last_id_ = 0;  ///< the store's last id at start()
+    std::int64_t live_from_id();
     std::int64_t backlog_cursor_ = 0;  ///< last id handed out from the backlog
     std::int64_t backlog_end_ = 0;     ///< backlog is ids < backlog_end_
     std::int64_t live_cursor_ = 0;     ///< last id handed out from the live end

@@ -284,20 +284,63 @@ TEST(Uplink, bisection_isolates_the_one_bad_record_and_delivers_the_rest) {
     LONGS_EQUAL(15, up->stats().delivered);
 }
 
-TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_and_is_sent_again) {
-    store.add("m1", clock.wall_ms());
+TEST(Uplink, a_200_the_store_cannot_record_is_not_counted_delivered_until_the_delete_lands) {
+    for (int i = 0; i < 4; ++i)
+        store.add("m1", clock.wall_ms());
     make();
     connect();
     store.fail_writes = true;  // a full disk: the delete after the 200 fails
     reply(client.published[0], 200);
     LONGS_EQUAL(0, up->stats().delivered);
-    LONGS_EQUAL(1, store.records.size());
+    LONGS_EQUAL(4, store.records.size());
+    // Not sent again meanwhile, and the rest keeps flowing.
+    reply(client.published[1], 200);
+    LONGS_EQUAL(2, client.published.size());
+    clock.advance(5000);
+    up->tick();  // the delete is tried again, and fails again
+    LONGS_EQUAL(2, client.published.size());
+    LONGS_EQUAL(0, up->stats().delivered);
+    LONGS_EQUAL(4, store.records.size());
+    store.fail_writes = false;
+    CHECK(up->next_wakeup_mono() <= clock.mono_ms() + 2000);
+    clock.advance(up->next_wakeup_mono() - clock.mono_ms());
+    up->tick();
+    LONGS_EQUAL(0, store.records.size());
+    LONGS_EQUAL(4, up->stats().delivered);
+    LONGS_EQUAL(2, client.published.size());
+}
+
+TEST(Uplink, while_the_store_cannot_delete_the_backlog_waits_and_live_records_go_on) {
+    settings.uplink.resume_after_ms = 300'000;
+    settings.uplink.batch_max_records = 2;
+    settings.uplink.inflight = 1;
+    settings.max_undeleted = 3;
+    for (int i = 0; i < 10; ++i)
+        store.add("m1", clock.wall_ms() - 3'600'000 + i);  // a backlog, an hour old
+    store.fail_writes = true;                                // a full disk
+    make();
+    connect();
+    auto resumes = [this] {
+        std::size_t n = 0;
+        for (const auto& p : client.published)
+            if (p.topic.find("/resume/batch") != std::string::npos) ++n;
+        return n;
+    };
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(2, resumes());  // 4 ids confirmed and not deletable: at the cap, the backlog waits
+    LONGS_EQUAL(0, up->stats().delivered);
+    // Readings arriving now (served from memory by a store in memory mode) still go out.
+    store.add("m2", clock.wall_ms());
+    store.add("m2", clock.wall_ms());
+    up->on_records_committed();
+    serve([](const Json::Value&) { return 200; });
+    LONGS_EQUAL(2, resumes());
+    CHECK(parse(client.published.back().payload)["params"][0]["deviceKey"].asString() == "m2");
+    // Space returns: the deletes land, counted once, and the backlog goes on.
     store.fail_writes = false;
     serve([](const Json::Value&) { return 200; });
-    LONGS_EQUAL(2, client.published.size());  // the same record went again
-    CHECK(parse(client.published[0].payload)["params"] == parse(client.published[1].payload)["params"]);
     LONGS_EQUAL(0, store.records.size());
-    LONGS_EQUAL(1, up->stats().delivered);
+    LONGS_EQUAL(12, up->stats().delivered);
 }
 
 TEST(Uplink, a_dead_letter_the_store_cannot_record_is_not_counted_and_tried_again) {
