@@ -88,7 +88,7 @@ Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_
     if (bits) {
         out.bits.resize(block.count);
         for (std::size_t i = 0; i < block.count; ++i)
-            out.bits[i] = static_cast<std::uint8_t>((p[i / 8] >> (i % 8)) & 1U);
+            out.bits[i] = static_cast<std::uint8_t>((unsigned{p[i / 8]} >> (i % 8)) & 1U);
     } else {
         out.registers.resize(block.count);
         for (std::size_t i = 0; i < block.count; ++i)
