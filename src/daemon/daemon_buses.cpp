@@ -30,6 +30,7 @@ void Daemon::Impl::build_runtime(const config::Config* previous) {
     }
     mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
     uplink = std::make_unique<uplink::Uplink>(std::move(s), *mqtt, *store, clock, std::random_device{}());
+    uplink->set_service_handler(this);
     check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
 
     std::map<std::string, std::vector<std::size_t>> by_bus;
@@ -37,6 +38,8 @@ void Daemon::Impl::build_runtime(const config::Config* previous) {
         by_bus[cfg->devices[i].bus].push_back(i);
     for (auto& [bus, devices] : by_bus)
         pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
+    for (auto& p : pollers)
+        p->set_write_sink(&write_results);
     // After a reload the devices kept their health: their sessions follow it from the start.
     for (std::size_t i = 0; i < cfg->devices.size(); ++i)
         if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
