@@ -127,7 +127,7 @@ Daemon::Impl::WriteStart Daemon::Impl::start_write(std::size_t device, const uti
     }
     modbus::BusPoller* poller = nullptr;
     for (auto& p : pollers)
-        if (p->name() == d.bus) poller = p.get();
+        if (p->serves(device)) poller = p.get();
     if (!poller) return refuse(503, "the bus of " + d.name + " is not running");
 
     origin.device = d.name;
