@@ -116,9 +116,8 @@ int Daemon::Impl::run() {
     const auto st = store->stats();
     util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION +
                      " running: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
+                     std::to_string(cfg->buses.size()) + " buses, store " + cfg->store.path + " (" +
                      std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
-    warn_about_unsupported();
     warn_about_watchdog();
     sd_notify(0, "READY=1");
     publish_status();

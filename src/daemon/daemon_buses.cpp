@@ -57,11 +57,11 @@ void Daemon::Impl::start_pollers(const config::Config* previous) {
                 if (previous->devices[j].name == cfg->devices[i].name) fresh->set(i, registry->at(j));
     registry = std::move(fresh);
 
-    std::map<std::string, std::vector<std::size_t>> by_bus;
-    for (std::size_t i = 0; i < cfg->devices.size(); ++i)
-        by_bus[cfg->devices[i].bus].push_back(i);
-    for (auto& [bus, devices] : by_bus) {
-        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
+    for (const auto& group : modbus::group_buses(*cfg)) {
+        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, group, queue));
+        std::vector<std::size_t> devices;  // one thread polls them one at a time
+        for (const auto& line : group.lines)
+            devices.insert(devices.end(), line.second.begin(), line.second.end());
         poller_worst_ms.push_back(worst_case_poll_ms(*cfg, devices));
     }
     // After a reload the devices kept their health: their sessions follow it from the start.
@@ -83,13 +83,6 @@ void Daemon::Impl::stop_pollers() {
     poller_worst_ms.clear();
     take_readings();
     if (store->commit() > 0 && uplink) uplink->on_records_committed();
-}
-
-// Settings this version accepts but cannot honour yet: said once at start, not hidden.
-void Daemon::Impl::warn_about_unsupported() const {
-    for (const auto& [name, bus] : cfg->buses)
-        if (bus.type == config::BusType::Rtu)
-            util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
 }
 
 }  // namespace fieldgate::daemon

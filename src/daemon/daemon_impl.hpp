@@ -121,7 +121,6 @@ struct Daemon::Impl {
     void stop_uplink();
     void start_pollers(const config::Config* previous);
     void stop_pollers();
-    void warn_about_unsupported() const;
 
     // daemon_reload.cpp
     void reload();
