@@ -12,11 +12,14 @@
 #include <systemd/sd-event.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
@@ -42,6 +45,8 @@ inline constexpr std::uint64_t kStatusEveryUs = 5'000'000;
 // max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
 inline constexpr std::uint64_t kExpireEveryUs = 300'000'000;
 inline constexpr std::int64_t kSummaryEveryMs = 60'000;
+// After SIGTERM/SIGINT the process is gone within this long, whatever happens (DESIGN.md: 5 s).
+inline constexpr std::int64_t kStopDeadlineMs = 4'500;
 // Readings taken while the wall clock is not set wait in memory for it (DESIGN.md "No clock"):
 // at most this many, about a day of 1 s polls of one device; beyond, the oldest are dropped.
 inline constexpr std::size_t kMaxUnstamped = 100'000;
@@ -77,6 +82,15 @@ struct Daemon::Impl final : uplink::ServiceHandler {
     std::uint64_t delivered_at_summary = 0;
     std::uint64_t readings_at_summary = 0;
     int exit_code = kExitOk;
+
+    // The last resort of "exit within 5 s" (DESIGN.md "Stop"): a bus thread that does not stop
+    // (a driver stuck in a write) must not hold the process past systemd's patience.
+    std::mutex stop_mutex;
+    std::condition_variable stop_cv;
+    bool stop_done = false;
+    std::thread stop_guard;
+    void arm_stop_deadline();
+    void disarm_stop_deadline();
 
     /// A reading taken while the wall clock was not set: it keeps its monotonic time.
     struct Unstamped {
