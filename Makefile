@@ -4,6 +4,9 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 DURATION ?=
 CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 60
+KILLS ?= 1000
+FLAP_SECONDS ?= 600
 # ARCH=arm64|armhf: cross-build for ARM gateways in build-$(ARCH)/ (cmake/toolchain-$(ARCH).cmake,
 # the target's libraries in build-$(ARCH)/sysroot/, filled by scripts/deps.sh cross).
 ARCH ?=
@@ -19,7 +22,7 @@ DEPS := check
 DEB_ENV :=
 endif
 
-.PHONY: all deps configure check unit demo bench footprint drain lint clean sanitize deb check-cross
+.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross fuzz soak soak-vfs
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -50,7 +53,10 @@ footprint: all
 drain: all
 	@python3 bench/drain --build $(BUILD)
 
-bench: footprint drain
+acquisition: all
+	@python3 bench/acquisition --build $(BUILD)
+
+bench: footprint drain acquisition
 
 # The Debian packages fieldgate and fieldgate-tools, in $(BUILD)/: for this machine, or with
 # ARCH=arm64|armhf for the ARM gateways. lintian must find no error and no warning.
@@ -68,11 +74,36 @@ check-cross:
 	$(MAKE) ARCH=$(ARCH) JOBS=$(JOBS) all
 	cd $(BUILD) && ctest --output-on-failure -j 2 -L 'unit|integration'
 
+# The power-cut test (tests/unit/store/store_crash_test.cpp) with many more cuts than `make check`.
+CUTS ?= 5000
+soak-vfs: all
+	cd $(BUILD) && FG_CRASH_CUTS=$(CUTS) ./tests/fieldgate_unit -v -sg StoreCrash
+
 sanitize:
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON check
+
+# libFuzzer targets (tests/fuzz/), clang + ASan + UBSan in build-fuzz/, FUZZ_SECONDS each.
+fuzz:
+	@sh scripts/deps.sh fuzz
+	@if [ ! -f build-fuzz/CMakeCache.txt ]; then \
+	  CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	    -DFG_SANITIZE=ON -DFG_FUZZ=ON; fi
+	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
+	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# Not in `make check`: KILLS SIGKILLs with restarts, then a FLAP_SECONDS broker flap under the
+# ASan build (tests/soak/soak.py says how it judges). Long: about 25 min with the defaults.
+soak: all
+	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON all
+	python3 tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) --flap-seconds $(FLAP_SECONDS)
 
 lint:
 	@sh scripts/lint.sh
 
 clean:
 	rm -rf $(BUILD)
+
+.PHONY: footprint-tls
+# The same with ssl:// to a TLS listener (issue 7: RSS at most 3 MB above the plain run).
+footprint-tls: all
+	@python3 bench/footprint --build $(BUILD) --tls

@@ -15,3 +15,13 @@ if(FG_SANITIZE)
     "UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:exitcode=87"
     "LSAN_OPTIONS=exitcode=88:suppressions=${CMAKE_SOURCE_DIR}/cmake/lsan.supp")
 endif()
+
+# -DFG_FUZZ=ON (clang only, with FG_SANITIZE): coverage for libFuzzer on everything built, so the
+# fuzz targets (tests/fuzz/) see into the library code. `make fuzz` configures build-fuzz/ so.
+option(FG_FUZZ "Build the libFuzzer targets (clang)" OFF)
+if(FG_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "FG_FUZZ needs clang (CXX=clang++)")
+  endif()
+  target_compile_options(fg_sanitizers INTERFACE -fsanitize=fuzzer-no-link)
+endif()

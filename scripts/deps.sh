@@ -8,21 +8,26 @@ set -eu
 
 build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmodbus-dev libsqlite3-dev \
 libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
+fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
+test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
 test_pkgs="$test_pkgs lintian dpkg-dev adduser"
+# The TLS tests make their certificates with the openssl command; ssl:// without ca_file uses the system store.
+test_pkgs="$test_pkgs openssl ca-certificates"
 # Cross builds: the target's -dev libraries (and what qemu-user needs to run the programs).
 cross_libs="libpaho-mqtt-dev libmodbus-dev libsqlite3-dev libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev \
 libcpputest-dev libc6 libstdc++6 libgcc-s1"
 case "${1:-check}" in
   build) want="$build_pkgs" ;;
   check|demo) want="$build_pkgs $test_pkgs" ;;
+  fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
   cross)
     arch="${2:-}"; sysroot="${3:-}"
     case "$arch" in arm64) triplet=aarch64-linux-gnu ;; armhf) triplet=arm-linux-gnueabihf ;;
       *) echo "usage: $0 cross arm64|armhf SYSROOT" >&2; exit 2 ;; esac
     [ -n "$sysroot" ] || { echo "usage: $0 cross $arch SYSROOT" >&2; exit 2; }
     want="$build_pkgs $test_pkgs crossbuild-essential-$arch qemu-user-static" ;;
-  *) echo "usage: $0 [build|check|demo|cross ARCH SYSROOT]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|check|demo|fuzz|cross ARCH SYSROOT]" >&2; exit 2 ;;
 esac
 
 # The target's libraries go into a private library root (SYSROOT, inside build-<arch>/), not

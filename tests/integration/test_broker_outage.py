@@ -1,5 +1,6 @@
 """The broker stopped for 10 s and restarted: the readings taken during the outage are buffered
-and arrive after it; at the end every good poll of every device is in the cloud, none lost."""
+and arrive after it; at the end every good poll of every device is in the cloud, none lost, and no
+reading was dropped on the way (readings_dropped == 0)."""
 import time
 
 from fgharness import (CloudSim, ModbusSim, Mosquitto, Stack, Workdir, assert_every_poll_delivered,
@@ -49,6 +50,9 @@ def main():
                              if r["deviceKey"] == name and outage_start_ms < r["time"] < outage_end_ms}
             assert len(during_outage) >= OUTAGE_S - 2, "%s: only %d records from the outage" % (name, len(during_outage))
         assert final["uplink"]["connects"] >= 2, final["uplink"]
+        # Nothing was given up on the way: no reading dropped before the store, none evicted.
+        assert final["store"]["readings_dropped"] == 0, final["store"]
+        assert final["store"]["dropped"] == {}, final["store"]
         stop_cleanly(daemon)
 
 

@@ -1,6 +1,11 @@
 """A cloud that loses replies and answers 1009 now and then: the batches concerned are sent again
 after reply_timeout or with back-off; in the end every good poll is in the cloud and nothing is
-dead-lettered."""
+dead-lettered. The daemon's own log shows it received the injected 1009 (and the cloud
+simulator's counters that it sent them and held the replies back), so the test cannot pass on a
+cloud that injected nothing."""
+import json
+import re
+
 from fgharness import (CloudSim, ModbusSim, Mosquitto, Stack, Workdir, assert_every_poll_delivered, daemon_config,
                        fieldgated, run, status, stop_cleanly, wait_until)
 
@@ -18,12 +23,22 @@ def main():
         daemon = stack.push(fieldgated(wd, conf))
 
         wait_until(lambda: (status(conf) or {}).get("uplink", {}).get("timeouts", 0) >= 1, 30, "a reply time-out")
-        wait_until(lambda: status(conf)["uplink"]["last_code"] == 1009 or status(conf)["uplink"]["retries"] >= 3,
-                   60, "a 1009 retried")
+        wait_until(lambda: re.search(r"uplink: batch \S+ of \d+ records: code 1009", daemon.log()), 60,
+                   "the daemon to receive a 1009")
         wait_until(lambda: status(conf)["uplink"]["delivered"] >= 20, 60, "20 records delivered")
         final = assert_every_poll_delivered(conf, cloud, sim)
         assert final["uplink"]["timeouts"] >= 1 and final["uplink"]["retries"] >= 3, final["uplink"]
+        received_1009 = len(re.findall(r"uplink: batch \S+ of \d+ records: code 1009", daemon.log()))
         stop_cleanly(daemon)
+        cloud.stop()  # writes its counters at exit
+        with open(cloud.stats_path) as f:
+            counters = json.load(f)
+        sent_1009 = counters["requests_by_code"].get("1009", 0)
+        assert counters["replies_dropped"] == 3, counters
+        assert counters["faults_injected"] >= 1 and sent_1009 >= 1, counters
+        # Every 1009 the daemon logged was one the cloud sent (a late one to a batch already sent
+        # again is not logged, hence <=).
+        assert 1 <= received_1009 <= sent_1009, (received_1009, counters)
 
 
 if __name__ == "__main__":

@@ -135,11 +135,13 @@ bool Server::serve_one(Client& client) {
     const std::uint8_t unit = query[header - 1];
     const std::uint8_t function = query[header];
     auto found = port.units.find(unit);
+    // One clock reading per request: the values served and the time logged are the same moment.
+    const std::int64_t now_ms = wall_ms();
     if (options_.verbose) {
         const unsigned addr = len >= header + 3 ? be16(query + header + 1) : 0;
         const unsigned count = len >= header + 5 ? be16(query + header + 3) : 0;
-        std::fprintf(stderr, "port %u unit %u: fc %u addr %u count %u%s\n", port.port, unit, function, addr, count,
-                     found == port.units.end() ? " (unknown unit)" : "");
+        std::fprintf(stderr, "port %u unit %u: fc %u addr %u count %u at %lld ms%s\n", port.port, unit, function, addr,
+                     count, static_cast<long long>(now_ms), found == port.units.end() ? " (unknown unit)" : "");
     }
     if (found == port.units.end()) {
         if (options_.unknown_unit == UnknownUnit::Silent) return true;
@@ -148,7 +150,7 @@ bool Server::serve_one(Client& client) {
     Device& d = found->second;
     const Image image{d.mapping->tab_registers, d.mapping->tab_input_registers, d.mapping->tab_bits,
                       d.mapping->tab_input_bits};
-    refresh(d.spec.profile, d.spec.seed, wall_ms(), image);
+    refresh(d.spec.profile, d.spec.seed, now_ms, image);
     // Out-of-map reads get exception 2 and oversized ones exception 3, both from modbus_reply.
     return modbus_reply(ctx, query, len, d.mapping.get()) >= 0;
 }

@@ -43,6 +43,9 @@ public:
     /// connection that fails is reported once its cause is known (see tls_probe.hpp), within
     /// a few seconds, by the eventfd again.
     std::vector<Event> drain_events();
+    /// Whether `event` is of the current connection: one taken by drain_events() goes stale when
+    /// an event before it made the owner disconnect or connect again.
+    bool is_current(const Event& event) const { return event.handle == generation_.load(); }
 
     struct Callbacks;  // the C trampolines; defined in the .cpp
 
