@@ -76,10 +76,12 @@ endif()
 
 set(CPACK_DEBIAN_DAEMON_PACKAGE_NAME fieldgate)
 set(CPACK_DEBIAN_DAEMON_PACKAGE_SECTION net)
-# dpkg-shlibdeps adds the libraries the programs link. Paho is loaded at run time (dlopen),
-# which it cannot see: 1.3.0 is the oldest version with every MQTTAsync_* symbol the daemon binds
-# (libpaho-mqtt1.3's symbols file). adduser and deb-systemd-helper serve the maintainer scripts.
-set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "adduser, init-system-helpers (>= 1.54~), libpaho-mqtt1.3 (>= 1.3.0)")
+# dpkg-shlibdeps adds the libraries the programs link. Paho and libssl are loaded at run time
+# (dlopen: mqtt/paho_library, util/openssl_library), which it cannot see: 1.3.0 and 3.0.0 are the
+# oldest versions with every symbol the daemon binds (the libraries' symbols files).
+# adduser and deb-systemd-helper serve the maintainer scripts.
+set(CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS
+    "adduser, init-system-helpers (>= 1.54~), libpaho-mqtt1.3 (>= 1.3.0), libssl3 (>= 3.0.0)")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_SUGGESTS "fieldgate-tools")
 set(CPACK_DEBIAN_DAEMON_DESCRIPTION
 "edge gateway: Modbus devices to the EnOS IoT Hub, with a durable buffer

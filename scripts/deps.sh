@@ -10,7 +10,10 @@ build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmod
 libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
 fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
+test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
 test_pkgs="$test_pkgs lintian dpkg-dev adduser"
+# The TLS tests make their certificates with the openssl command; ssl:// without ca_file uses the system store.
+test_pkgs="$test_pkgs openssl ca-certificates"
 # Cross builds: the target's -dev libraries (and what qemu-user needs to run the programs).
 cross_libs="libpaho-mqtt-dev libmodbus-dev libsqlite3-dev libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev \
 libcpputest-dev libc6 libstdc++6 libgcc-s1"
@@ -36,7 +39,7 @@ esac
 # the cross-built programs exactly as on the target. qemu-user runs the programs with -L SYSROOT.
 cross_sysroot() {
   stamp="$sysroot/.fieldgate-sysroot"
-  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$arch $cross_libs" ] && return 0
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "2 $arch $cross_libs" ] && return 0
   if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
     dpkg --add-architecture "$arch"
     apt-get update -q >/dev/null || true
@@ -52,6 +55,7 @@ cross_sysroot() {
     grep -vE "^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|libc-dev-bin|rpcsvc-proto|gcc-[0-9]+-base):")
   (cd "$sysroot/.debs" && apt-get download -q $closure >/dev/null)
   : >"$sysroot/var/lib/dpkg/status"
+  echo 1 >"$sysroot/var/lib/dpkg/info/format"  # info files named <package>:<arch>.*
   for deb in "$sysroot"/.debs/*.deb; do
     name=$(dpkg-deb -f "$deb" Package)
     dpkg-deb -x "$deb" "$sysroot"
@@ -64,7 +68,7 @@ cross_sysroot() {
     # File lists name the files where they are in this root, which is where dpkg-shlibdeps finds them.
     dpkg-deb --fsys-tarfile "$deb" | tar -t | sed -e 's|^\./|/|' -e 's|/$||' -e '/^$/d' -e "s|^|$sysroot|" \
       >"$sysroot/var/lib/dpkg/info/$name:$arch.list"
-    { dpkg-deb -f "$deb" Package Version Architecture Multi-Arch Source Depends Provides
+    { dpkg-deb -f "$deb" Package Version Architecture Multi-Arch Source Depends Provides Maintainer Description
       echo "Status: install ok installed"; echo; } >>"$sysroot/var/lib/dpkg/status"
   done
   # Absolute symlinks inside the packages (libfoo.so -> /lib/...) must stay inside the root.
@@ -73,7 +77,7 @@ cross_sysroot() {
     case "$t" in /*) ln -sfn "$sysroot$t" "$l" ;; esac
   done
   rm -rf "$sysroot/.debs"
-  echo "$arch $cross_libs" >"$stamp"
+  echo "2 $arch $cross_libs" >"$stamp"
 }
 
 missing=""

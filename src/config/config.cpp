@@ -132,9 +132,31 @@ void link_devices(Config& c, const std::vector<PendingDevice>& pending, Report& 
     }
 }
 
+// A serial line is owned by one thread: two [bus.*] on one device would interleave their
+// frames. Paths are compared as given and, when the device exists, by what they resolve to
+// (/dev/serial/by-id/... links).
+void check_serial_owner(detail::Fields& f, const Bus& b, std::map<std::string, const IniSection*>& owners) {
+    if (b.type != BusType::Rtu || b.device.empty()) return;
+    std::vector<std::string> keys{b.device};
+    std::error_code ec;
+    const auto real = std::filesystem::canonical(b.device, ec);
+    if (!ec && real.string() != b.device) keys.push_back(real.string());
+    for (const auto& key : keys) {
+        const auto [it, added] = owners.try_emplace(key, &f.section());
+        if (added) continue;
+        if (const IniEntry* e = f.find("device")) {
+            f.error(*e, quote(b.device) + " is already the device of [" + it->second->name + "] at " +
+                            at(*it->second, it->second->line) +
+                            "; accepted: one [bus.*] per serial device, with all the line's devices on it");
+        }
+        return;
+    }
+}
+
 void build(Config& c, const std::vector<IniSection>& sections, const std::string& main_file, Report& report) {
     std::map<std::string, const IniSection*> seen;
     std::vector<PendingDevice> pending;
+    std::map<std::string, const IniSection*> serial_owners;
     for (const auto& s : sections) {
         if (s.name.empty()) continue;  // a bad header, reported by the reader
         const auto [first, added] = seen.try_emplace(s.name, &s);
@@ -175,6 +197,7 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
             b.name = name;
             b.line = s.line;
             detail::read_bus(f, b);
+            if (keep) check_serial_owner(f, b, serial_owners);
             if (keep) c.buses[name] = std::move(b);
         } else if (kind == "model" && dot != std::string::npos) {
             Model m;
@@ -206,27 +229,6 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
 }
 
 }  // namespace
-
-std::uint32_t Point::width() const {
-    if (table == Table::Coil || table == Table::Discrete) return count;
-    switch (type) {
-        case ValueType::Bool:
-        case ValueType::Int16:
-        case ValueType::Uint16:
-            return count;
-        case ValueType::Int32:
-        case ValueType::Uint32:
-        case ValueType::Float32:
-            return 2U * count;
-        case ValueType::Int64:
-        case ValueType::Uint64:
-        case ValueType::Float64:
-            return 4U * count;
-        case ValueType::String:
-            return string_length;
-    }
-    return count;
-}
 
 LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& files) {
     LoadResult result;

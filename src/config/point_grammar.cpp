@@ -96,83 +96,77 @@ bool is_point_id(std::string_view id) {
     return true;
 }
 
-PointParse parse_point(std::string_view id, std::string_view spec) {
-    PointParse out;
-    auto& errors = out.errors;
-    Point p;
-    p.id = std::string(id);
-    if (!is_point_id(id)) {
-        errors.push_back("bad point id " + quote(id) + "; accepted: a letter or _, then letters, digits or _");
-    }
+namespace {
 
-    const auto tokens = split_blanks(spec);
-    if (tokens.empty()) {
-        errors.push_back("no point definition; accepted: <table>:<address> <type> [" + std::string(kOptions) + "]");
-        return out;
-    }
-
+// <table>:<address>. Returns whether both are good (the fit checks need them).
+bool parse_location(std::string_view token, Point& p, std::vector<std::string>& errors) {
     bool table_ok = false;
-    bool type_ok = false;
-    const auto colon = tokens[0].find(':');
+    const auto colon = token.find(':');
     if (colon == std::string_view::npos) {
-        errors.push_back("expected <table>:<address>, got " + quote(tokens[0]) +
+        errors.push_back("expected <table>:<address>, got " + quote(token) +
                          "; accepted: holding|input|coil|discrete:ADDRESS, e.g. holding:100");
     } else {
-        if (const auto table = lookup(kTables, tokens[0].substr(0, colon))) {
+        if (const auto table = lookup(kTables, token.substr(0, colon))) {
             p.table = *table;
             table_ok = true;
         } else {
-            errors.push_back("unknown table " + quote(tokens[0].substr(0, colon)) +
+            errors.push_back("unknown table " + quote(token.substr(0, colon)) +
                              "; accepted: holding input coil discrete");
         }
-        const auto address = parse_unsigned(tokens[0].substr(colon + 1));
+        const auto address = parse_unsigned(token.substr(colon + 1));
         if (address && *address <= 0xFFFF) {
             p.address = static_cast<std::uint16_t>(*address);
         } else {
-            errors.push_back("bad address " + quote(tokens[0].substr(colon + 1)) +
+            errors.push_back("bad address " + quote(token.substr(colon + 1)) +
                              "; accepted: 0..65535 (0-based, decimal or 0x hex)");
             table_ok = false;  // no fit check without an address
         }
     }
 
-    if (tokens.size() < 2) {
-        errors.push_back("no type; accepted: " + std::string(kTypes));
-    } else {
-        auto type_text = tokens[1];
-        std::optional<std::uint64_t> length;
-        bool shape_ok = true;
-        if (const auto open = type_text.find('['); open != std::string_view::npos) {
-            const auto inner = type_text.substr(open + 1);
-            if (inner.empty() || inner.back() != ']' || !(length = parse_unsigned(inner.substr(0, inner.size() - 1)))) {
-                shape_ok = false;
-            }
-            type_text = type_text.substr(0, open);
+    return table_ok;
+}
+
+// TYPE, TYPE[N] or string[N]. Returns whether it is good.
+bool parse_type(std::string_view token, Point& p, std::vector<std::string>& errors) {
+    bool type_ok = false;
+    auto type_text = token;
+    std::optional<std::uint64_t> length;
+    bool shape_ok = true;
+    if (const auto open = type_text.find('['); open != std::string_view::npos) {
+        const auto inner = type_text.substr(open + 1);
+        if (inner.empty() || inner.back() != ']' || !(length = parse_unsigned(inner.substr(0, inner.size() - 1)))) {
+            shape_ok = false;
         }
-        const auto type = lookup(kTypeNames, type_text);
-        if (!type || !shape_ok) {
-            errors.push_back("unknown type " + quote(tokens[1]) + "; accepted: " + std::string(kTypes));
-        } else if (*type == ValueType::String) {
-            if (!length || *length < 1 || *length > kMaxPointRegisters) {
-                errors.push_back("string needs its length in registers, " + quote(tokens[1]) +
-                                 "; accepted: string[N], N 1.." + std::to_string(kMaxPointRegisters));
-            } else {
-                p.type = ValueType::String;
-                p.string_length = static_cast<std::uint16_t>(*length);
-                type_ok = true;
-            }
-        } else if (length && (*length < 1 || *length > kMaxArrayLength)) {
-            errors.push_back("array length " + quote(tokens[1]) + " out of range; accepted: TYPE[N], N 1.." +
-                             std::to_string(kMaxArrayLength));
+        type_text = type_text.substr(0, open);
+    }
+    const auto type = lookup(kTypeNames, type_text);
+    if (!type || !shape_ok) {
+        errors.push_back("unknown type " + quote(token) + "; accepted: " + std::string(kTypes));
+    } else if (*type == ValueType::String) {
+        if (!length || *length < 1 || *length > kMaxPointRegisters) {
+            errors.push_back("string needs its length in registers, " + quote(token) + "; accepted: string[N], N 1.." +
+                             std::to_string(kMaxPointRegisters));
         } else {
-            p.type = *type;
-            if (length) {
-                p.is_array = true;
-                p.count = static_cast<std::uint16_t>(*length);
-            }
+            p.type = ValueType::String;
+            p.string_length = static_cast<std::uint16_t>(*length);
             type_ok = true;
         }
+    } else if (length && (*length < 1 || *length > kMaxArrayLength)) {
+        errors.push_back("array length " + quote(token) + " out of range; accepted: TYPE[N], N 1.." +
+                         std::to_string(kMaxArrayLength));
+    } else {
+        p.type = *type;
+        if (length) {
+            p.is_array = true;
+            p.count = static_cast<std::uint16_t>(*length);
+        }
+        type_ok = true;
     }
+    return type_ok;
+}
 
+// The options after the type. Returns whether a byte order was given.
+bool parse_options(const std::vector<std::string_view>& tokens, Point& p, std::vector<std::string>& errors) {
     bool order_given = false;
     for (std::size_t i = 2; i < tokens.size(); ++i) {
         const auto token = tokens[i];
@@ -217,58 +211,91 @@ PointParse parse_point(std::string_view id, std::string_view spec) {
             errors.push_back("unknown token " + quote(token) + "; accepted: " + std::string(kOptions));
         }
     }
+    return order_given;
+}
 
-    if (table_ok && type_ok) {
-        const bool bits = !is_register_table(p.table);
-        if (bits && p.type != ValueType::Bool) {
-            errors.push_back(std::string(p.table == Table::Coil ? "coil" : "discrete") +
-                             " table holds single bits; accepted: bool or bool[N]");
-        }
-        if (!bits && p.type == ValueType::Bool) {
-            errors.push_back("bool needs a coil or discrete table; accepted: uint16 bit=N for one bit of a register");
-        }
-        if (!bits && p.bit && (!is_16bit(p.type) || p.is_array)) {
-            errors.push_back("bit=N applies to a single int16 or uint16 only; accepted: e.g. holding:7 uint16 bit=3");
-        }
-        if (bits && p.bit) errors.push_back("bit=N on a bit table; accepted: bit=N with holding or input");
-        if (p.writable && (p.table == Table::Input || p.table == Table::Discrete)) {
-            errors.push_back(std::string(p.table == Table::Input ? "input" : "discrete") +
-                             " points are read-only; accepted: writable on holding and coil points");
-        }
-        if (p.writable && p.bit) {
-            errors.push_back("writable with bit=N (the other bits of the register would be overwritten); "
-                             "accepted: writable on a whole register or a coil");
-        }
-        const std::uint32_t width = p.width();
-        if (!bits && width > kMaxPointRegisters) {
-            errors.push_back("point occupies " + std::to_string(width) +
-                             " registers, more than one read carries; accepted: at most " +
-                             std::to_string(kMaxPointRegisters) + " registers");
-        }
-        if (std::uint32_t{p.address} + width - 1 > 0xFFFF) {
-            errors.push_back("point runs past the end of the table (address " + std::to_string(p.address) + " + " +
-                             std::to_string(width) + (bits ? " bits" : " registers") +
-                             "); accepted: address + width - 1 <= 65535");
-        }
+// What the table allows of the type and options, and that the point fits the table.
+void check_table(const Point& p, std::vector<std::string>& errors) {
+    const bool bits = !is_register_table(p.table);
+    if (bits && p.type != ValueType::Bool) {
+        errors.push_back(std::string(p.table == Table::Coil ? "coil" : "discrete") +
+                         " table holds single bits; accepted: bool or bool[N]");
     }
-    if (type_ok) {
-        const bool plain = p.type == ValueType::Bool || p.type == ValueType::String;
-        if (order_given && plain) {
-            errors.push_back("byte order on a bool or string; accepted: an order on numeric types only");
-        }
-        if (order_given && is_16bit(p.type) && (p.order == ByteOrder::CDAB || p.order == ByteOrder::DCBA)) {
-            errors.push_back("word order on a 16-bit type; accepted: ABCD or BADC (bytes swapped) for int16/uint16");
-        }
-        if ((p.scale || p.offset) && plain) {
-            errors.push_back("scale/offset on a bool or string; accepted: scale/offset on numeric types only");
-        }
-        if ((p.scale || p.offset) && p.bit) {
-            errors.push_back("scale/offset with bit=N, whose value is 0 or 1; accepted: one or the other");
-        }
-        if (p.as_string && p.type == ValueType::String) {
-            errors.push_back("as=string on a string; accepted: as=string on numeric and bool types");
-        }
+    if (!bits && p.type == ValueType::Bool) {
+        errors.push_back("bool needs a coil or discrete table; accepted: uint16 bit=N for one bit of a register");
     }
+    if (!bits && p.bit && (!is_16bit(p.type) || p.is_array)) {
+        errors.push_back("bit=N applies to a single int16 or uint16 only; accepted: e.g. holding:7 uint16 bit=3");
+    }
+    if (bits && p.bit) errors.push_back("bit=N on a bit table; accepted: bit=N with holding or input");
+    if (p.writable && (p.table == Table::Input || p.table == Table::Discrete)) {
+        errors.push_back(std::string(p.table == Table::Input ? "input" : "discrete") +
+                         " points are read-only; accepted: writable on holding and coil points");
+    }
+    if (p.writable && p.bit) {
+        errors.push_back(
+            "writable with bit=N (the other bits of the register would be overwritten); "
+            "accepted: writable on a whole register or a coil");
+    }
+    const std::uint32_t width = p.width();
+    if (!bits && width > kMaxPointRegisters) {
+        errors.push_back("point occupies " + std::to_string(width) +
+                         " registers, more than one read carries; accepted: at most " +
+                         std::to_string(kMaxPointRegisters) + " registers");
+    }
+    if (std::uint32_t{p.address} + width - 1 > 0xFFFF) {
+        errors.push_back("point runs past the end of the table (address " + std::to_string(p.address) + " + " +
+                         std::to_string(width) + (bits ? " bits" : " registers") +
+                         "); accepted: address + width - 1 <= 65535");
+    }
+}
+
+// What the type allows of the options.
+void check_type_options(const Point& p, bool order_given, std::vector<std::string>& errors) {
+    const bool plain = p.type == ValueType::Bool || p.type == ValueType::String;
+    if (order_given && plain) {
+        errors.push_back("byte order on a bool or string; accepted: an order on numeric types only");
+    }
+    if (order_given && is_16bit(p.type) && (p.order == ByteOrder::CDAB || p.order == ByteOrder::DCBA)) {
+        errors.push_back("word order on a 16-bit type; accepted: ABCD or BADC (bytes swapped) for int16/uint16");
+    }
+    if ((p.scale || p.offset) && plain) {
+        errors.push_back("scale/offset on a bool or string; accepted: scale/offset on numeric types only");
+    }
+    if ((p.scale || p.offset) && p.bit) {
+        errors.push_back("scale/offset with bit=N, whose value is 0 or 1; accepted: one or the other");
+    }
+    if (p.as_string && p.type == ValueType::String) {
+        errors.push_back("as=string on a string; accepted: as=string on numeric and bool types");
+    }
+}
+
+}  // namespace
+
+PointParse parse_point(std::string_view id, std::string_view spec) {
+    PointParse out;
+    auto& errors = out.errors;
+    Point p;
+    p.id = std::string(id);
+    if (!is_point_id(id)) {
+        errors.push_back("bad point id " + quote(id) + "; accepted: a letter or _, then letters, digits or _");
+    }
+
+    const auto tokens = split_blanks(spec);
+    if (tokens.empty()) {
+        errors.push_back("no point definition; accepted: <table>:<address> <type> [" + std::string(kOptions) + "]");
+        return out;
+    }
+
+    const bool table_ok = parse_location(tokens[0], p, errors);
+    bool type_ok = false;
+    if (tokens.size() < 2)
+        errors.push_back("no type; accepted: " + std::string(kTypes));
+    else
+        type_ok = parse_type(tokens[1], p, errors);
+    const bool order_given = parse_options(tokens, p, errors);
+    if (table_ok && type_ok) check_table(p, errors);
+    if (type_ok) check_type_options(p, order_given, errors);
 
     if (errors.empty()) out.point = std::move(p);
     return out;

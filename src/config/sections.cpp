@@ -161,7 +161,8 @@ void check_tls_files(Fields& f, const Mqtt& m) {
         return;
     }
     if (X509* cert = ssl->ctx_get0_certificate(ctx.get()); cert && ssl->cmp_current_time(ssl->get0_not_after(cert)) < 0)
-        f.warning(*cert_entry, quote(m.cert_file) + " has expired; the hub will refuse it; accepted: a valid certificate");
+        f.warning(*cert_entry,
+                  quote(m.cert_file) + " has expired; the hub will refuse it; accepted: a valid certificate");
     if (ssl->ctx_use_private_key_file(ctx.get(), m.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
         const std::string why = ssl->take_error();
         // use_PrivateKey_file also checks the key against the certificate loaded before it.
@@ -176,6 +177,27 @@ void check_tls_files(Fields& f, const Mqtt& m) {
     if (ssl->ctx_check_private_key(ctx.get()) != 1)
         f.error(*key_entry, "the key does not match the certificate in " + quote(m.cert_file) +
                                 "; accepted: the private key of cert_file");
+}
+
+// rts_delay takes a duration, or microseconds as `NNNus` (one character at 115200 baud is 95 us).
+const IniEntry* read_rts_delay(Fields& f, Bus& b) {
+    const IniEntry* e = f.find("rts_delay");
+    if (!e) return nullptr;
+    const std::string_view v = e->value;
+    std::optional<std::int64_t> us;
+    if (v.size() > 2 && v.substr(v.size() - 2) == "us") {
+        std::int64_t n = 0;
+        const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size() - 2, n);
+        if (ec == std::errc{} && ptr == v.data() + v.size() - 2) us = n;
+    } else if (const auto ms = util::parse_duration_ms(v)) {
+        us = *ms * 1000;
+    }
+    if (!us || *us < 0 || *us > 1'000'000) {
+        f.error(*e, "bad delay " + quote(e->value) + "; accepted: 0us..1s, e.g. 500us or 1ms");
+        return nullptr;
+    }
+    b.rts_delay_us = *us;
+    return e;
 }
 
 }  // namespace
@@ -305,6 +327,9 @@ void read_bus(Fields& f, Bus& b) {
     const auto stop_bits = f.integer("stop_bits", 1, 2);
     if (stop_bits) b.stop_bits = static_cast<std::uint8_t>(*stop_bits);
     const IniEntry* frame_gap = f.duration("frame_gap", b.frame_gap_ms, 0, kSecond);
+    const IniEntry* rs485 = f.boolean("rs485", b.rs485);
+    const IniEntry* rts = f.choice<Rts>("rts", b.rts, {{"none", Rts::None}, {"up", Rts::Up}, {"down", Rts::Down}});
+    const IniEntry* rts_delay = read_rts_delay(f, b);
 
     const IniEntry* host = f.text("host", b.host);
     const auto port = f.integer("port", 1, 65535);
@@ -312,8 +337,15 @@ void read_bus(Fields& f, Bus& b) {
     const IniEntry* timeout = f.duration("timeout", b.timeout_ms, 10, kMinute);
     if (!type) return;
 
-    const std::vector<const IniEntry*> rtu_keys{
-        device, baud, parity, f.find("data_bits"), f.find("stop_bits"), frame_gap ? frame_gap : f.find("frame_gap")};
+    const std::vector<const IniEntry*> rtu_keys{device,
+                                                baud,
+                                                parity,
+                                                f.find("data_bits"),
+                                                f.find("stop_bits"),
+                                                frame_gap ? frame_gap : f.find("frame_gap"),
+                                                rs485 ? rs485 : f.find("rs485"),
+                                                rts ? rts : f.find("rts"),
+                                                rts_delay ? rts_delay : f.find("rts_delay")};
     const std::vector<const IniEntry*> tcp_keys{host, f.find("port")};
     const auto& wrong = b.type == BusType::Rtu ? tcp_keys : rtu_keys;
     for (const IniEntry* e : wrong) {
@@ -321,7 +353,7 @@ void read_bus(Fields& f, Bus& b) {
         f.error(*e, b.type == BusType::Rtu
                         ? "mixed up RTU and TCP options; accepted: host and port with type = tcp only"
                         : "mixed up RTU and TCP options; accepted: device baud parity data_bits stop_bits frame_gap "
-                          "with type = rtu only");
+                          "rs485 rts rts_delay with type = rtu only");
     }
     if (b.type == BusType::Rtu) {
         if (!device)
@@ -329,6 +361,9 @@ void read_bus(Fields& f, Bus& b) {
         else if (b.device.empty())
             f.error(*device, "empty; accepted: the serial device, e.g. /dev/ttyS1");
         if (!timeout) b.timeout_ms = 500;
+        if (rts_delay && b.rts == Rts::None && !f.find("rts")) {
+            f.error(*rts_delay, "rts_delay without rts; accepted: rts_delay with rts = up or rts = down");
+        }
     } else {
         if (!host)
             f.error("host", "missing; accepted: the Modbus TCP server's name or address");

@@ -23,31 +23,6 @@ void Daemon::Impl::check(int rc, const char* what) {
     if (rc < 0) throw std::runtime_error(std::string("event loop: ") + what + ": " + std::strerror(-rc));
 }
 
-void Daemon::Impl::reload() {
-    util::log_notice("reloading " + config_path);
-    auto loaded = config::load(config_path);
-    for (const auto& w : loaded.warnings)
-        util::log_warning(w);
-    if (!loaded.config) {
-        for (const auto& e : loaded.errors)
-            util::log_error(e);
-        util::log_error("reload refused: the new configuration is invalid; still running on the old one");
-        return;
-    }
-    if (loaded.config->store.path != cfg->store.path)
-        util::log_warning("reload: [store] path changes take effect on restart");
-    if (loaded.config->gateway.control_socket != cfg->gateway.control_socket)
-        util::log_warning("reload: [gateway] control_socket changes take effect on restart");
-    stop_runtime();
-    loaded.config->store = cfg->store;
-    loaded.config->gateway.control_socket = cfg->gateway.control_socket;
-    auto previous = std::move(cfg);
-    cfg = std::make_unique<config::Config>(std::move(*loaded.config));
-    build_runtime(previous.get());
-    util::log_notice("reloaded: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses");
-}
-
 // sd-event trampolines: nothing may throw out of them.
 int Daemon::Impl::on_signal(sd_event_source*, const signalfd_siginfo* si, void* ud) noexcept {
     auto* self = static_cast<Impl*>(ud);
@@ -92,7 +67,7 @@ int Daemon::Impl::run() {
     check(sd_event_add_time_relative(event, &commit_timer, CLOCK_MONOTONIC, usec_of_ms(cfg->store.commit_interval_ms),
                                      1000, &Impl::on_commit_timer, this),
           "commit timer");
-    store->expire(clock.wall_ms());  // a gateway that was off for long starts with the old sorted out
+    store->expire(expiry_wall.now(clock));  // a gateway that was off for long starts with the old sorted out
     store->enforce_max_bytes();
     check(sd_event_add_time_relative(event, nullptr, CLOCK_MONOTONIC, kExpireEveryUs, 1'000'000, &Impl::on_expire_timer,
                                      this),
@@ -105,13 +80,14 @@ int Daemon::Impl::run() {
                                          &Impl::on_watchdog_timer, this),
               "watchdog timer");
 
+    stamp_unstamped();  // says so at once when the wall clock is not set
     build_runtime();
     const auto st = store->stats();
     util::log_notice(std::string("fieldgated ") + FIELDGATE_VERSION +
                      " running: " + std::to_string(cfg->devices.size()) + " devices on " +
-                     std::to_string(pollers.size()) + " buses, store " + cfg->store.path + " (" +
+                     std::to_string(cfg->buses.size()) + " buses, store " + cfg->store.path + " (" +
                      std::to_string(st.records) + " records buffered), uplink " + cfg->mqtt.uri);
-    warn_about_unsupported();
+    warn_about_watchdog();
     sd_notify(0, "READY=1");
     publish_status();
 
@@ -121,8 +97,10 @@ int Daemon::Impl::run() {
         exit_code = kExitRuntime;
     }
     stop_runtime();
+    dead_letter_unstamped();
     const auto left = store->stats();
-    util::log_notice("stopped; " + std::to_string(left.records) + " records kept in " + cfg->store.path);
+    util::log_notice("stopped; " + std::to_string(left.records) + " records kept in " + cfg->store.path + " (" +
+                     std::to_string(readings_total) + " readings taken since start)");
     control.reset();
     store.reset();
     return exit_code;

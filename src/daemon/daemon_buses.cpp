@@ -1,5 +1,5 @@
-// Building and tearing down what a reload replaces: the registry, the MQTT client and uplink,
-// and one poller thread per bus.
+// Building and tearing down what a reload replaces: the registry and one poller thread per bus,
+// and the MQTT client and uplink (replaced only when [gateway] or [mqtt] changed).
 #include <map>
 #include <random>
 
@@ -8,14 +8,17 @@
 
 namespace fieldgate::daemon {
 
-void Daemon::Impl::build_runtime(const config::Config* previous) {
-    auto fresh = std::make_unique<DeviceRegistry>(cfg->devices.size());
-    // A reload keeps what is known of the devices that stay (counters, last values).
-    if (previous && registry)
-        for (std::size_t i = 0; i < cfg->devices.size(); ++i)
-            for (std::size_t j = 0; j < previous->devices.size() && j < registry->size(); ++j)
-                if (previous->devices[j].name == cfg->devices[i].name) fresh->set(i, registry->at(j));
-    registry = std::move(fresh);
+void Daemon::Impl::build_runtime() {
+    start_uplink();
+    start_pollers(nullptr);
+}
+
+void Daemon::Impl::stop_runtime() {
+    stop_pollers();
+    stop_uplink();
+}
+
+uplink::Settings Daemon::Impl::uplink_settings() const {
     uplink::Settings s;
     s.uplink = cfg->uplink;
     s.mqtt = cfg->mqtt;
@@ -28,40 +31,58 @@ void Daemon::Impl::build_runtime(const config::Config* previous) {
         else
             s.subdevices.push_back({d.name, d.product_key, d.device_key, d.device_secret});
     }
-    mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
-    uplink = std::make_unique<uplink::Uplink>(std::move(s), *mqtt, *store, clock, std::random_device{}());
-    check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
+    return s;
+}
 
-    std::map<std::string, std::vector<std::size_t>> by_bus;
-    for (std::size_t i = 0; i < cfg->devices.size(); ++i)
-        by_bus[cfg->devices[i].bus].push_back(i);
-    for (auto& [bus, devices] : by_bus)
-        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, cfg->buses.at(bus), devices, queue));
-    // After a reload the devices kept their health: their sessions follow it from the start.
-    for (std::size_t i = 0; i < cfg->devices.size(); ++i)
-        if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
+void Daemon::Impl::start_uplink() {
+    mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
+    uplink = std::make_unique<uplink::Uplink>(uplink_settings(), *mqtt, *store, clock, std::random_device{}());
+    check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
     uplink->start();
-    for (auto& p : pollers)
-        p->start();
     rearm_uplink();
 }
 
-void Daemon::Impl::stop_runtime() {
-    for (auto& p : pollers)
-        p->stop();
-    pollers.clear();
-    take_readings();
-    store->commit();
+void Daemon::Impl::stop_uplink() {
     mqtt_source = sd_event_source_disable_unref(mqtt_source);
     uplink.reset();
     mqtt.reset();  // disconnects
 }
 
-// Settings this version accepts but cannot honour yet: said once at start, not hidden.
-void Daemon::Impl::warn_about_unsupported() const {
-    for (const auto& [name, bus] : cfg->buses)
-        if (bus.type == config::BusType::Rtu)
-            util::log_warning("bus=" + name + ": Modbus RTU is not yet tested in this version");
+void Daemon::Impl::start_pollers(const config::Config* previous) {
+    auto fresh = std::make_unique<DeviceRegistry>(cfg->devices.size());
+    // A reload keeps what is known of the devices that stay (counters, last values).
+    if (previous && registry)
+        for (std::size_t i = 0; i < cfg->devices.size(); ++i)
+            for (std::size_t j = 0; j < previous->devices.size() && j < registry->size(); ++j)
+                if (previous->devices[j].name == cfg->devices[i].name) fresh->set(i, registry->at(j));
+    registry = std::move(fresh);
+
+    for (const auto& group : modbus::group_buses(*cfg)) {
+        pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, group, queue));
+        std::vector<std::size_t> devices;  // one thread polls them one at a time
+        for (const auto& line : group.lines)
+            devices.insert(devices.end(), line.second.begin(), line.second.end());
+        poller_worst_ms.push_back(worst_case_poll_ms(*cfg, devices));
+    }
+    // After a reload the devices kept their health: their sessions follow it from the start.
+    for (std::size_t i = 0; i < cfg->devices.size(); ++i)
+        if (registry->at(i).online) uplink->set_device_online(cfg->devices[i].name, true);
+    for (auto& p : pollers)
+        p->start();
+    rearm_uplink();
+}
+
+void Daemon::Impl::stop_pollers() {
+    // What was read is made durable before anything else can fail or take time.
+    take_readings();
+    store->commit();
+    // Each bus cuts its request in progress short instead of waiting out a time-out.
+    for (auto& p : pollers)
+        p->stop();
+    pollers.clear();
+    poller_worst_ms.clear();
+    take_readings();
+    if (store->commit() > 0 && uplink) uplink->on_records_committed();
 }
 
 }  // namespace fieldgate::daemon

@@ -1,7 +1,8 @@
 #pragma once
 // Daemon::Impl, shared by the daemon's files, split by role:
-//   daemon.cpp         lifecycle: start, the sd-event loop, signals, stop, reload
+//   daemon.cpp         lifecycle: start, the sd-event loop, signals, stop
 //   daemon_buses.cpp   building and tearing down the pollers, the uplink and the registry
+//   daemon_reload.cpp  SIGHUP
 //   daemon_store.cpp   readings into the store, commit and expiry timers
 //   daemon_uplink.cpp  MQTT events and the uplink timer
 //   daemon_notify.cpp  sd_notify STATUS=, the summary log line, the watchdog
@@ -11,6 +12,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,11 +24,13 @@
 #include "fieldgate/daemon/reading_queue.hpp"
 #include "fieldgate/daemon/registry.hpp"
 #include "fieldgate/daemon/status.hpp"
+#include "fieldgate/daemon/watchdog.hpp"
 #include "fieldgate/modbus/bus_poller.hpp"
 #include "fieldgate/mqtt/paho_client.hpp"
 #include "fieldgate/store/sqlite_store.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 #include "fieldgate/util/clock.hpp"
+#include "fieldgate/util/log.hpp"
 
 namespace fieldgate::daemon {
 
@@ -34,6 +39,9 @@ inline constexpr std::uint64_t kStatusEveryUs = 5'000'000;
 // max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
 inline constexpr std::uint64_t kExpireEveryUs = 300'000'000;
 inline constexpr std::int64_t kSummaryEveryMs = 60'000;
+// Readings taken while the wall clock is not set wait in memory for it (DESIGN.md "No clock"):
+// at most this many, about a day of 1 s polls of one device; beyond, the oldest are dropped.
+inline constexpr std::size_t kMaxUnstamped = 100'000;
 
 inline std::uint64_t usec_of_ms(std::int64_t ms) {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000;
@@ -51,6 +59,8 @@ struct Daemon::Impl {
     std::unique_ptr<mqtt::PahoClient> mqtt;
     std::unique_ptr<uplink::Uplink> uplink;
     std::vector<std::unique_ptr<modbus::BusPoller>> pollers;
+    std::vector<std::int64_t> poller_worst_ms;  ///< each poller's worst-case poll (watchdog.hpp)
+    util::RateLimit watchdog_log{60'000};
     std::unique_ptr<ControlServer> control;
 
     sd_event* event = nullptr;
@@ -65,21 +75,48 @@ struct Daemon::Impl {
     std::uint64_t readings_at_summary = 0;
     int exit_code = kExitOk;
 
+    /// A reading taken while the wall clock was not set: it keeps its monotonic time.
+    struct Unstamped {
+        std::string device;
+        std::string product_key;
+        std::string device_key;
+        std::string measurepoints;
+        std::int64_t mono_ms = 0;
+        std::int64_t time_ms = 0;  ///< what the unset wall clock read
+    };
+    std::deque<Unstamped> unstamped;
+    bool clock_valid = true;
+    util::SteadyWall expiry_wall;  ///< max_age sweeps: immune to wall-clock steps
+    /// Readings dropped before they reached the store, by reason ("queue_full", "no_clock_overflow").
+    std::map<std::string, std::uint64_t> drops;
+    std::uint64_t queue_dropped_seen = 0;
+    util::RateLimit queue_drop_log{60'000};
+
     ~Impl();
 
     // daemon.cpp
     int run();
-    void reload();
     static void check(int rc, const char* what);
     static int on_signal(sd_event_source*, const signalfd_siginfo* si, void* ud) noexcept;
 
     // daemon_buses.cpp
-    void build_runtime(const config::Config* previous = nullptr);
+    void build_runtime();
     void stop_runtime();
-    void warn_about_unsupported() const;
+    uplink::Settings uplink_settings() const;
+    void start_uplink();
+    void stop_uplink();
+    void start_pollers(const config::Config* previous);
+    void stop_pollers();
+
+    // daemon_reload.cpp
+    void reload();
 
     // daemon_store.cpp
     void take_readings();
+    void hold_unstamped(const config::Device& d, modbus::Reading& r);
+    void stamp_unstamped();
+    void dead_letter_unstamped();
+    void note_queue_drops();
     static int on_readings(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
     static int on_commit_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
     static int on_expire_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
@@ -92,7 +129,9 @@ struct Daemon::Impl {
     // daemon_notify.cpp
     StatusInputs inputs(const store::StoreStats& st, const uplink::UplinkStats& up) const;
     void publish_status();
-    bool threads_alive() const;
+    std::vector<BusHealth> bus_health() const;
+    bool threads_alive();
+    void warn_about_watchdog() const;
     static int on_status_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
     static int on_watchdog_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
 

@@ -14,7 +14,18 @@ StatusInputs Daemon::Impl::inputs(const store::StoreStats& st, const uplink::Upl
     std::map<std::string, std::string> sessions;
     for (const auto& d : cfg->devices)
         if (!d.is_gateway()) sessions[d.name] = uplink->session_of(d.name);
-    return StatusInputs{*cfg, *registry, st, up, clock.wall_ms(), started_ms, queue.dropped(), std::move(sessions)};
+    return StatusInputs{*cfg,
+                        *registry,
+                        st,
+                        up,
+                        clock.wall_ms(),
+                        started_ms,
+                        queue.dropped(),
+                        std::move(sessions),
+                        clock_valid,
+                        unstamped.size(),
+                        drops,
+                        bus_health()};
 }
 
 void Daemon::Impl::publish_status() {
@@ -36,13 +47,31 @@ void Daemon::Impl::publish_status() {
     }
 }
 
-bool Daemon::Impl::threads_alive() const {
+std::vector<BusHealth> Daemon::Impl::bus_health() const {
     const std::int64_t now = clock.mono_ms();
-    // A poll can block for one request time-out per block; allow the watchdog period on top.
-    const auto limit = static_cast<std::int64_t>(watchdog_usec / 1000);
-    for (const auto& p : pollers)
-        if (now - p->heartbeat_mono() > limit) return false;
-    return true;
+    std::vector<BusHealth> out;
+    for (std::size_t i = 0; i < pollers.size(); ++i)
+        out.push_back({pollers[i]->name(), now - pollers[i]->heartbeat_mono(), poller_worst_ms.at(i)});
+    return out;
+}
+
+// A bus thread that died, or hangs beyond what its time-outs allow, stops WATCHDOG=1.
+bool Daemon::Impl::threads_alive() {
+    std::string hung;
+    for (const auto& b : bus_health())
+        if (b.stalled())
+            hung += (hung.empty() ? "" : ", ") + b.name + " (no sign of life for " +
+                    util::format_duration_ms(b.heartbeat_age_ms) + ", worst-case poll " +
+                    util::format_duration_ms(b.worst_case_poll_ms) + ")";
+    if (hung.empty()) return true;
+    if (watchdog_log.allow(clock.mono_ms()))
+        util::log_error("watchdog: bus thread hung or dead: " + hung + "; withholding WATCHDOG=1");
+    return false;
+}
+
+void Daemon::Impl::warn_about_watchdog() const {
+    for (const auto& w : watchdog_warnings(*cfg, static_cast<std::int64_t>(watchdog_usec / 1000)))
+        util::log_warning("watchdog: " + w);
 }
 
 int Daemon::Impl::on_status_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept {
@@ -59,10 +88,7 @@ int Daemon::Impl::on_status_timer(sd_event_source* s, std::uint64_t, void* ud) n
 
 int Daemon::Impl::on_watchdog_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept {
     auto* self = static_cast<Impl*>(ud);
-    if (self->threads_alive())
-        sd_notify(0, "WATCHDOG=1");
-    else
-        util::log_error("watchdog: a bus thread stopped answering; withholding WATCHDOG=1");
+    if (self->threads_alive()) sd_notify(0, "WATCHDOG=1");
     sd_event_source_set_time_relative(s, self->watchdog_usec / 2);
     sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
     return 0;

@@ -22,7 +22,7 @@ int Daemon::Impl::on_mqtt(sd_event_source*, int, std::uint32_t, void* ud) noexce
     auto* self = static_cast<Impl*>(ud);
     try {
         for (const auto& e : self->mqtt->drain_events())
-            self->uplink->on_event(e);
+            if (self->mqtt->is_current(e)) self->uplink->on_event(e);  // an event may end its connection
         self->rearm_uplink();
     } catch (const std::exception& e) {
         util::log_error(std::string("uplink: ") + e.what());

@@ -3,10 +3,13 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+
+#include "fieldgate/util/clock.hpp"
 
 namespace fieldgate::daemon {
 
@@ -20,6 +23,13 @@ ReadingQueue::~ReadingQueue() {
 }
 
 void ReadingQueue::push(modbus::Reading reading) {
+    if (reading.mono_ms == 0) {
+        // The poll stamped the wall clock when its first reply came; the age since then is short
+        // (one poll) unless the wall clock was stepped in between: bounded to [0, 60 s].
+        const util::SystemClock clock;
+        const std::int64_t age = std::clamp<std::int64_t>(clock.wall_ms() - reading.time_ms, 0, 60'000);
+        reading.mono_ms = clock.mono_ms() - age;
+    }
     {
         std::lock_guard<std::mutex> lock(mutex_);
         if (items_.size() >= capacity_) {

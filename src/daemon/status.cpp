@@ -27,6 +27,7 @@ Json::Value status_json(const StatusInputs& in) {
     root["version"] = FIELDGATE_VERSION;
     root["now_ms"] = i64(in.now_ms);
     root["started_ms"] = i64(in.started_ms);
+    root["clock_valid"] = in.clock_valid;
 
     Json::Value devices(Json::arrayValue);
     for (std::size_t i = 0; i < in.config.devices.size(); ++i) {
@@ -59,6 +60,7 @@ Json::Value status_json(const StatusInputs& in) {
     store["pending_commit"] = u64(in.store.pending);
     store["oldest_ms"] = i64(in.store.oldest_ms);
     store["readings_dropped"] = u64(in.readings_dropped);
+    store["unstamped"] = u64(in.unstamped);
     Json::Value dead(Json::objectValue);
     for (const auto& [reason, n] : in.store.dead_letters)
         dead[reason] = u64(n);
@@ -66,6 +68,8 @@ Json::Value status_json(const StatusInputs& in) {
     Json::Value dropped(Json::objectValue);
     for (const auto& [reason, n] : in.store.dropped)
         dropped[reason] = u64(n);
+    for (const auto& [reason, n] : in.drops)
+        dropped[reason] = u64(n + dropped.get(reason, 0).asUInt64());
     store["dropped"] = dropped;
     store["mode"] = in.store.memory_mode ? "memory" : "disk";
     store["write_error"] = in.store.write_error.empty() ? Json::Value() : Json::Value(in.store.write_error);
@@ -100,6 +104,18 @@ Json::Value status_json(const StatusInputs& in) {
     else
         up["eta_s"] = Json::Value();  // unknown: nothing is draining
     root["uplink"] = up;
+
+    Json::Value buses(Json::arrayValue);
+    for (const auto& b : in.buses) {
+        Json::Value j(Json::objectValue);
+        j["name"] = b.name;
+        j["alive"] = !b.stalled();
+        j["stalled_ms"] = i64(b.stalled_ms());
+        j["heartbeat_age_ms"] = i64(b.heartbeat_age_ms);
+        j["worst_case_poll_ms"] = i64(b.worst_case_poll_ms);
+        buses.append(j);
+    }
+    root["buses"] = buses;
     return root;
 }
 
@@ -116,7 +132,14 @@ std::string status_line(const StatusInputs& in) {
     std::uint64_t dropped = 0;
     for (const auto& [reason, n] : in.store.dropped)
         dropped += n;
+    for (const auto& [reason, n] : in.drops)
+        dropped += n;
     if (dropped > 0) line += ", " + std::to_string(dropped) + " dropped";
+    for (const auto& b : in.buses)
+        if (b.stalled()) line += ", bus " + b.name + " hung";
+    if (!in.clock_valid)
+        line += ", clock not set" +
+                (in.unstamped > 0 ? " (" + std::to_string(in.unstamped) + " readings wait for it)" : std::string());
     return line;
 }
 

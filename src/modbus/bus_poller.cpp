@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <system_error>
 
 #include "fieldgate/util/clock.hpp"
@@ -24,8 +25,39 @@ std::string where_of(const config::Device& d, const config::Bus& b) {
 
 }  // namespace
 
+std::vector<PollerGroup> group_buses(const config::Config& cfg) {
+    std::map<std::string, std::vector<std::size_t>> by_bus;
+    for (std::size_t i = 0; i < cfg.devices.size(); ++i)
+        by_bus[cfg.devices[i].bus].push_back(i);
+    std::vector<PollerGroup> groups;
+    PollerGroup pool;
+    std::size_t pools = 0;
+    for (auto& [bus, devices] : by_bus) {
+        // Inline buses are named by their URI; a [bus.*] name cannot hold "://".
+        if (bus.compare(0, 6, "tcp://") != 0) {
+            groups.push_back(PollerGroup{bus, {{bus, devices}}});
+            continue;
+        }
+        pool.lines.emplace_back(bus, devices);
+        if (pool.lines.size() == kEndpointsPerThread) {
+            pool.name = "tcp-pool-" + std::to_string(++pools);
+            groups.push_back(std::move(pool));
+            pool = PollerGroup{};
+        }
+    }
+    if (!pool.lines.empty()) {
+        pool.name = pool.lines.size() == 1 ? pool.lines.front().first : "tcp-pool-" + std::to_string(++pools);
+        groups.push_back(std::move(pool));
+    }
+    return groups;
+}
+
+BusPoller::Line::Line(const config::Bus& b, std::unique_ptr<ModbusTransport> t)
+    : bus(&b), transport(std::move(t)), reopen_backoff(kReopenMinMs, kReopenMaxMs) {}
+
 struct BusPoller::DeviceState {
     std::size_t index = 0;
+    std::size_t line = 0;  ///< into lines_
     const config::Device* device = nullptr;
     std::string where;
     DeviceReader reader;
@@ -33,8 +65,9 @@ struct BusPoller::DeviceState {
     std::int64_t due_mono = 0;
     util::RateLimit log_limit{kLogEveryMs};
 
-    DeviceState(std::size_t i, const config::Config& cfg, const config::Bus& bus)
+    DeviceState(std::size_t i, std::size_t l, const config::Config& cfg, const config::Bus& bus)
         : index(i),
+          line(l),
           device(&cfg.devices[i]),
           where(where_of(cfg.devices[i], bus)),
           reader(cfg.model_of(cfg.devices[i]), cfg.devices[i].unit_id, cfg.timeout_of(cfg.devices[i]), where),
@@ -47,10 +80,23 @@ BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const st
 
 BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
                      ReadingSink& sink, std::unique_ptr<ModbusTransport> transport)
-    : cfg_(cfg), bus_(bus), sink_(sink), transport_(std::move(transport)), reopen_backoff_(kReopenMinMs, kReopenMaxMs) {
-    devices_.reserve(devices.size());
+    : cfg_(cfg), name_(bus.name), sink_(sink) {
+    add_line(bus, devices, std::move(transport));
+}
+
+BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink)
+    : cfg_(cfg), name_(group.name), sink_(sink) {
+    for (const auto& [bus, devices] : group.lines) {
+        const config::Bus& b = cfg.buses.at(bus);
+        add_line(b, devices, make_transport(b));
+    }
+}
+
+void BusPoller::add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,
+                         std::unique_ptr<ModbusTransport> transport) {
+    lines_.emplace_back(bus, std::move(transport));
     for (auto i : devices)
-        devices_.emplace_back(i, cfg_, bus_);
+        devices_.emplace_back(i, lines_.size() - 1, cfg_, bus);
 }
 
 BusPoller::~BusPoller() {
@@ -63,9 +109,10 @@ void BusPoller::start() {
     heartbeat_ = now;
     // Spread first polls over one interval: by position within the bus, and by the bus's name
     // across buses (stable from run to run, so a restart keeps the same load pattern).
-    const auto bus_phase = static_cast<std::int64_t>(std::hash<std::string>{}(bus_.name) % 1'000'003U);
     const auto n = static_cast<std::int64_t>(devices_.size());
     for (std::size_t i = 0; i < devices_.size(); ++i) {
+        const auto bus_phase =
+            static_cast<std::int64_t>(std::hash<std::string>{}(lines_[devices_[i].line].bus->name) % 1'000'003U);
         const std::int64_t interval = devices_[i].device->interval_ms;
         devices_[i].due_mono = now + (bus_phase + interval * static_cast<std::int64_t>(i) / n) % interval;
     }
@@ -74,7 +121,7 @@ void BusPoller::start() {
     pthread_attr_setstacksize(&attr, kStackBytes);
     const int rc = pthread_create(&thread_, &attr, &BusPoller::thread_main, this);
     pthread_attr_destroy(&attr);
-    if (rc != 0) throw std::system_error(rc, std::generic_category(), "bus=" + bus_.name + ": cannot start its thread");
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "bus=" + name_ + ": cannot start its thread");
     running_ = true;
 }
 
@@ -83,7 +130,8 @@ void BusPoller::stop() {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
     }
-    transport_->interrupt();  // cuts a request in flight short
+    for (auto& line : lines_)
+        line.transport->interrupt();  // cuts a request in flight short
     wake_.notify_all();
     if (running_) {
         pthread_join(thread_, nullptr);
@@ -98,15 +146,16 @@ void* BusPoller::thread_main(void* self) noexcept {
 
 void BusPoller::run() noexcept {
     // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters).
-    pthread_setname_np(pthread_self(), ("bus:" + bus_.name).substr(0, 15).c_str());
+    pthread_setname_np(pthread_self(), ("bus:" + name_).substr(0, 15).c_str());
     try {
         serve_due_device();
     } catch (const std::exception& e) {
-        util::log_error("bus=" + bus_.name + ": poller stopped: " + e.what());
+        util::log_error("bus=" + name_ + ": poller stopped: " + e.what());
     } catch (...) {
-        util::log_error("bus=" + bus_.name + ": poller stopped by an unknown error");
+        util::log_error("bus=" + name_ + ": poller stopped by an unknown error");
     }
-    transport_->close();
+    for (auto& line : lines_)
+        line.transport->close();
 }
 
 void BusPoller::serve_due_device() {
@@ -119,7 +168,8 @@ void BusPoller::serve_due_device() {
             return a.due_mono < b.due_mono;
         });
         if (next == devices_.end() || next->due_mono > now) {
-            const std::int64_t sleep = next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
+            const std::int64_t sleep =
+                next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
             wake_.wait_for(lock, std::chrono::milliseconds(sleep));
             continue;
         }
@@ -129,26 +179,26 @@ void BusPoller::serve_due_device() {
     }
 }
 
-Outcome BusPoller::line_ready(std::int64_t now_mono, std::string& error) {
-    if (transport_->is_open()) return Outcome::Ok;
-    if (now_mono < reopen_at_mono_) {
-        error = line_error_;
+Outcome BusPoller::line_ready(Line& line, std::int64_t now_mono, std::string& error) {
+    if (line.transport->is_open()) return Outcome::Ok;
+    if (now_mono < line.reopen_at_mono) {
+        error = line.error;
         return Outcome::Closed;
     }
-    const Result r = transport_->open();
+    const Result r = line.transport->open();
     if (r.ok()) {
-        if (!line_error_.empty()) util::log_notice("bus=" + bus_.name + ": line open again");
-        line_error_.clear();
-        reopen_backoff_.reset();
+        if (!line.error.empty()) util::log_notice("bus=" + line.bus->name + ": line open again");
+        line.error.clear();
+        line.reopen_backoff.reset();
         return Outcome::Ok;
     }
     if (r.outcome == Outcome::Stopped) return Outcome::Stopped;
-    const std::int64_t delay = reopen_backoff_.next_ms();
-    reopen_at_mono_ = now_mono + delay;
-    if (line_error_ != r.detail)
-        util::log_warning("bus=" + bus_.name + ": " + r.detail + "; retrying with back-off (next in " +
+    const std::int64_t delay = line.reopen_backoff.next_ms();
+    line.reopen_at_mono = now_mono + delay;
+    if (line.error != r.detail)
+        util::log_warning("bus=" + line.bus->name + ": " + r.detail + "; retrying with back-off (next in " +
                           util::format_duration_ms(delay) + ")");
-    line_error_ = r.detail;
+    line.error = r.detail;
     error = r.detail;
     return Outcome::Closed;
 }
@@ -158,11 +208,12 @@ void BusPoller::poll(DeviceState& d) {
     const std::int64_t due = d.due_mono;
     Reading reading;
     reading.device = d.index;
+    Line& line = lines_[d.line];
     std::string line_error;
-    const Outcome line = line_ready(clock.mono_ms(), line_error);
-    if (line == Outcome::Stopped) return;
-    if (line == Outcome::Ok) {
-        DeviceRead r = d.reader.read(*transport_, clock);
+    const Outcome ready = line_ready(line, clock.mono_ms(), line_error);
+    if (ready == Outcome::Stopped) return;
+    if (ready == Outcome::Ok) {
+        DeviceRead r = d.reader.read(*line.transport, clock);
         if (r.last == Outcome::Stopped) return;  // shutting down: not the device's fault
         reading.time_ms = r.time_ms;
         reading.ok = r.ok;
@@ -171,7 +222,7 @@ void BusPoller::poll(DeviceState& d) {
             reading.non_finite = r.points.non_finite;
         }
         reading.error = std::move(r.error);
-        if (r.last == Outcome::Closed && !transport_->is_open()) line_error_ = reading.error;
+        if (r.last == Outcome::Closed && !line.transport->is_open()) line.error = reading.error;
     } else {
         reading.time_ms = clock.wall_ms();
         reading.error = line_error;

@@ -18,26 +18,6 @@ bool is_bit_table(config::Table t) {
     return t == config::Table::Coil || t == config::Table::Discrete;
 }
 
-// Registers (bits) of one element of a point. Same rules as the planner's point width; kept
-// here rather than calling config::Point::width() so this module needs only the contract header.
-std::uint32_t element_width(const Point& p) {
-    if (is_bit_table(p.table) || p.bit) return 1;
-    switch (p.type) {
-        case ValueType::Int32:
-        case ValueType::Uint32:
-        case ValueType::Float32:
-            return 2;
-        case ValueType::Int64:
-        case ValueType::Uint64:
-        case ValueType::Float64:
-            return 4;
-        case ValueType::String:
-            return p.string_length;
-        default:
-            return 1;
-    }
-}
-
 std::uint16_t swap_bytes(std::uint16_t w) {
     return static_cast<std::uint16_t>((w << 8) | (w >> 8));
 }
@@ -223,7 +203,7 @@ Measurepoints encode_measurepoints(const std::vector<config::Point>& points, con
         }
         const BlockData& d = data[b];
         const std::uint32_t first = p.address - plan.blocks[b].start;
-        const std::uint32_t step = element_width(p);
+        const std::uint32_t step = p.element_width();
         const std::size_t available = is_bit_table(p.table) ? d.bits.size() : d.registers.size();
         if (first + std::size_t{step} * p.count > available) {
             ++m.unreadable;

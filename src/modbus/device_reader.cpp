@@ -7,6 +7,13 @@ namespace fieldgate::modbus {
 DeviceReader::DeviceReader(const config::Model& model, std::uint8_t unit, std::int64_t timeout_ms, std::string where)
     : model_(model), unit_(unit), timeout_ms_(timeout_ms), where_(std::move(where)), plan_(plan_reads(model.points)) {}
 
+std::size_t DeviceReader::points_in_block(std::size_t block) const {
+    std::size_t n = 0;
+    for (const auto b : plan_.block_of_point)
+        n += b == block ? 1 : 0;
+    return n;
+}
+
 DeviceRead DeviceReader::read(ModbusTransport& transport, const util::Clock& clock) {
     DeviceRead out;
     // At most two passes: the merged plan, then (after an illegal address) point by point.
@@ -36,7 +43,7 @@ DeviceReader::Pass DeviceReader::read_blocks(ModbusTransport& transport, const u
             continue;
         }
         if (r.outcome == Outcome::Exception && r.exception == kIllegalDataAddress && !single_reads_ &&
-            block.count > 1) {
+            points_in_block(b) > 1) {
             ++exceptions_[r.exception];
             // A merged block crossed a hole in the device's map: read point by point from now on
             // (Telegraf's planner lacks this fall-back).

@@ -11,31 +11,9 @@ bool is_bit_table(config::Table t) {
     return t == config::Table::Coil || t == config::Table::Discrete;
 }
 
-// Registers (bits) a point occupies. config::Point::width() says the same, but lives in the
-// config module; the planner keeps its own so it depends on the contract header only.
+// Never zero: even a degenerate point must land in some block.
 std::uint32_t point_width(const config::Point& p) {
-    std::uint32_t element = 1;
-    if (!is_bit_table(p.table) && !p.bit) {
-        switch (p.type) {
-            case config::ValueType::Int32:
-            case config::ValueType::Uint32:
-            case config::ValueType::Float32:
-                element = 2;
-                break;
-            case config::ValueType::Int64:
-            case config::ValueType::Uint64:
-            case config::ValueType::Float64:
-                element = 4;
-                break;
-            case config::ValueType::String:
-                element = p.string_length;
-                break;
-            default:
-                break;
-        }
-    }
-    // Never zero: even a degenerate point must land in some block.
-    return std::max<std::uint32_t>(element * p.count, 1);
+    return std::max<std::uint32_t>(p.width(), 1);
 }
 
 // Block counts are uint16; a point wider than that cannot be read anyway (validation rejects

@@ -7,16 +7,35 @@ namespace fieldgate::modbus {
 std::string exception_name(std::uint8_t code) {
     const char* name = nullptr;
     switch (code) {
-        case kIllegalFunction: name = "illegal function"; break;
-        case kIllegalDataAddress: name = "illegal data address"; break;
-        case kIllegalDataValue: name = "illegal data value"; break;
-        case kSlaveDeviceFailure: name = "slave device failure"; break;
-        case 0x05: name = "acknowledge"; break;
-        case kSlaveDeviceBusy: name = "slave device busy"; break;
-        case 0x08: name = "memory parity error"; break;
-        case kGatewayPathUnavailable: name = "gateway path unavailable"; break;
-        case kGatewayTargetFailed: name = "gateway target device failed to respond"; break;
-        default: break;
+        case kIllegalFunction:
+            name = "illegal function";
+            break;
+        case kIllegalDataAddress:
+            name = "illegal data address";
+            break;
+        case kIllegalDataValue:
+            name = "illegal data value";
+            break;
+        case kSlaveDeviceFailure:
+            name = "slave device failure";
+            break;
+        case 0x05:
+            name = "acknowledge";
+            break;
+        case kSlaveDeviceBusy:
+            name = "slave device busy";
+            break;
+        case 0x08:
+            name = "memory parity error";
+            break;
+        case kGatewayPathUnavailable:
+            name = "gateway path unavailable";
+            break;
+        case kGatewayTargetFailed:
+            name = "gateway target device failed to respond";
+            break;
+        default:
+            break;
     }
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned>(code));
@@ -35,10 +54,14 @@ std::uint16_t rtu_crc(const std::uint8_t* data, std::size_t length) {
 
 std::uint8_t read_function(config::Table table) {
     switch (table) {
-        case config::Table::Coil: return 1;
-        case config::Table::Discrete: return 2;
-        case config::Table::Holding: return 3;
-        case config::Table::Input: return 4;
+        case config::Table::Coil:
+            return 1;
+        case config::Table::Discrete:
+            return 2;
+        case config::Table::Holding:
+            return 3;
+        case config::Table::Input:
+            return 4;
     }
     return 3;
 }
@@ -70,8 +93,7 @@ Result garbled(std::string why) {
 Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, const ReadBlock& block,
                        BlockData& out) {
     const std::size_t expected = rtu_expected_length(data, length);
-    if (expected == 0 || length < expected)
-        return garbled("short frame (" + std::to_string(length) + " bytes)");
+    if (expected == 0 || length < expected) return garbled("short frame (" + std::to_string(length) + " bytes)");
     const std::uint16_t crc = rtu_crc(data, expected - 2);
     if (data[expected - 2] != (crc & 0xFF) || data[expected - 1] != (crc >> 8)) return garbled("CRC error");
     if (data[0] != unit) return garbled("reply from unit " + std::to_string(data[0]));
@@ -86,7 +108,7 @@ Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_
     if (bits) {
         out.bits.resize(block.count);
         for (std::size_t i = 0; i < block.count; ++i)
-            out.bits[i] = static_cast<std::uint8_t>((p[i / 8] >> (i % 8)) & 1U);
+            out.bits[i] = static_cast<std::uint8_t>((unsigned{p[i / 8]} >> (i % 8)) & 1U);
     } else {
         out.registers.resize(block.count);
         for (std::size_t i = 0; i < block.count; ++i)

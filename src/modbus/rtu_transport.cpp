@@ -43,7 +43,8 @@ public:
         // Inside a frame bytes follow each other; a pause this long ends it (generous against
         // USB adapters' latency and a loaded machine; Modbus's own 1.5 characters is too tight).
         byte_gap_ms_ = std::max<std::int64_t>(50, static_cast<std::int64_t>(std::ceil(char_us_ * 8 / 1000)));
-        quiet_ms_ = std::max<std::int64_t>({20, bus.frame_gap_ms, static_cast<std::int64_t>(std::ceil(char_us_ * 4 / 1000))});
+        quiet_ms_ =
+            std::max<std::int64_t>({20, bus.frame_gap_ms, static_cast<std::int64_t>(std::ceil(char_us_ * 4 / 1000))});
     }
     ~RtuTransport() override { close(); }
 
@@ -52,7 +53,9 @@ public:
         if (ctx_) return Result{};
         ModbusPtr ctx(modbus_new_rtu(bus_.device.c_str(), static_cast<int>(bus_.baud), parity_char(bus_.parity),
                                      bus_.data_bits, bus_.stop_bits));
-        if (!ctx) return Result{Outcome::Closed, 0, std::string("cannot set up ") + bus_.device + ": " + modbus_strerror(errno)};
+        if (!ctx)
+            return Result{Outcome::Closed, 0,
+                          std::string("cannot set up ") + bus_.device + ": " + modbus_strerror(errno)};
         if (modbus_connect(ctx.get()) != 0)
             return Result{Outcome::Closed, 0, "cannot open " + bus_.device + ": " + modbus_strerror(errno)};
         fd_ = modbus_get_socket(ctx.get());

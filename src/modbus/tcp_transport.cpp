@@ -25,7 +25,9 @@ std::int64_t mono_now_ms() {
 class TcpTransport final : public ModbusTransport {
 public:
     explicit TcpTransport(const config::Bus& bus)
-        : host_(bus.host), port_(bus.port), connect_timeout_ms_(bus.timeout_ms),
+        : host_(bus.host),
+          port_(bus.port),
+          connect_timeout_ms_(bus.timeout_ms),
           ctx_(modbus_new_tcp_pi(bus.host.c_str(), std::to_string(bus.port).c_str())) {
         if (!ctx_) throw std::runtime_error("bus=" + bus.name + ": cannot create a Modbus TCP context");
     }

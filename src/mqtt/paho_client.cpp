@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -87,7 +88,9 @@ struct PahoClient::Callbacks {
     static void connect_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
         post(ctx, Event::Kind::ConnectFailed, f ? f->code : -1, f);
     }
-    static void subscribed(void* ctx, MQTTAsync_successData*) noexcept { post(ctx, Event::Kind::Subscribed, 0, nullptr); }
+    static void subscribed(void* ctx, MQTTAsync_successData*) noexcept {
+        post(ctx, Event::Kind::Subscribed, 0, nullptr);
+    }
     static void subscribe_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
         post(ctx, Event::Kind::SubscribeFailed, 0, f);
     }
@@ -197,6 +200,7 @@ std::vector<Event> PahoClient::drain_events() {
             e.kind = Event::Kind::ConnectFailed;
             e.code = -1;
             e.reason = std::move(probe_reason_);
+            e.reached_server = tls_failure_reached_server(e.reason);
             e.handle = generation;
             out.push_back(std::move(e));
         }
@@ -278,7 +282,7 @@ bool PahoClient::connect(const ConnectOptions& options) {
         ssl.keyStore = options.cert_file.empty() ? nullptr : options.cert_file.c_str();
         ssl.privateKey = options.key_file.empty() ? nullptr : options.key_file.c_str();
         ssl.enableServerCertAuth = 1;
-        ssl.verify = 1;                                 // the host name (or IP) too
+        ssl.verify = 1;                             // the host name (or IP) too
         ssl.sslVersion = MQTT_SSL_VERSION_TLS_1_2;  // the lowest allowed; 1.3 is negotiated when offered
         opts.ssl = &ssl;
     }
@@ -302,8 +306,8 @@ bool PahoClient::subscribe(const std::vector<std::string>& topics) {
     ropts.onSuccess = &Callbacks::subscribed;
     ropts.onFailure = &Callbacks::subscribe_failed;
     ropts.context = tag_for_current();
-    const int rc =
-        lib_->subscribe_many(as_handle(handle_.get()), static_cast<int>(names.size()), names.data(), qos.data(), &ropts);
+    const int rc = lib_->subscribe_many(as_handle(handle_.get()), static_cast<int>(names.size()), names.data(),
+                                        qos.data(), &ropts);
     return rc == MQTTASYNC_SUCCESS;
 }
 

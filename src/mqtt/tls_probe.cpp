@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -92,6 +94,10 @@ bool parse_tls_uri(const std::string& uri, std::string& host, std::uint16_t& por
     if (p < 1 || p > 65535) return false;
     port = static_cast<std::uint16_t>(p);
     return true;
+}
+
+bool tls_failure_reached_server(const std::string& diagnosis) {
+    return diagnosis.rfind("cannot reach ", 0) != 0 && diagnosis.rfind("cannot resolve ", 0) != 0;
 }
 
 std::string diagnose_tls(const TlsTarget& t, int timeout_ms, int cancel_fd) {

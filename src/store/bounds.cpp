@@ -36,6 +36,7 @@ std::uint64_t SqliteStore::used_bytes() {
 }
 
 std::uint64_t SqliteStore::expire(std::int64_t now_ms) {
+    if (!on_disk_) return 0;  // a read-only stand-in for the file: nothing can move
     const std::int64_t cutoff = now_ms - cfg_.max_age_ms;
     std::uint64_t n = 0;
     std::uint64_t bytes = 0;
@@ -97,6 +98,7 @@ std::uint64_t SqliteStore::enforce_max_bytes() {
     std::uint64_t evicted = 0;
     std::uint64_t evicted_bytes = 0;
     std::uint64_t dead_evicted = 0;
+    if (!on_disk_) return 0;
     try {
         if (cfg_.overflow != config::Overflow::DropOldest || used_bytes() <= cfg_.max_bytes) return 0;
         const std::uint64_t target = cfg_.max_bytes / 20 * 19;

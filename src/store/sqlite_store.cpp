@@ -127,7 +127,7 @@ SqliteStore::SqliteStore(const config::Store& cfg) : st_(std::make_unique<Statem
             util::log_error("store " + cfg_.path + ": the medium refuses writes (" + why +
                             "); running in MEMORY MODE: readings are not durable, they wait in memory (at most " +
                             std::to_string(max_pending_) + ") and go to the cloud from there; retrying the store");
-            open_memory();
+            open_memory(true);
             memory_mode_ = true;
             write_error_ = why;
             break;
@@ -193,30 +193,35 @@ SqliteStore::Opened SqliteStore::open_file(std::string& why) {
     }
 }
 
-void SqliteStore::open_memory() {
-    // The store file cannot be written: an empty in-memory database stands in for it, so every
-    // query works; commit() keeps trying the file. The first ids continue the file's, if it
-    // can be read, so a reading keeps its id when it reaches the file.
-    std::int64_t file_next = 1;
-    {
-        Db ro;
-        if (sqlite3_open_v2(uri_of(cfg_.path, "mode=ro").c_str(), &ro.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI,
-                            nullptr) == SQLITE_OK) {
-            try {
-                file_next = query_int(ro.db, "SELECT max(coalesce((SELECT max(id) FROM records), 0), "
-                                             "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))") +
-                            1;
-            } catch (const SqliteError&) {
+void SqliteStore::open_memory(bool read_file) {
+    on_disk_ = false;
+    // The store file cannot be written. If it can still be read, it stands in read-only: its
+    // records are sent (the cloud's confirmations cannot delete them until it can be written)
+    // and new readings wait in memory with ids that continue the file's.
+    if (read_file) {
+        for (const char* params : {"mode=ro", "immutable=1"}) {
+            if (sqlite3_open_v2(uri_of(cfg_.path, params).c_str(), &db_,
+                                SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX, nullptr) == SQLITE_OK) {
+                sqlite3_extended_result_codes(db_, 1);
+                try {
+                    query_int(db_, "SELECT count(*) FROM records");
+                    prepare();
+                    util::log_error("store " + cfg_.path + ": read-only; its " + std::to_string(records_) +
+                                    " records are sent from it, and stay in it until it can be written");
+                    return;
+                } catch (const SqliteError&) {
+                }
             }
+            close();
         }
     }
+    // Not readable either (or damaged): an empty in-memory database stands in for it, so every
+    // query works; commit() keeps trying the file.
     check(sqlite3_open_v2(":memory:", &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr),
           db_, "open memory");
     sqlite3_extended_result_codes(db_, 1);
     exec(db_, kSchema);
     prepare();
-    on_disk_ = false;
-    next_id_ = std::max(next_id_, file_next);
 }
 
 void SqliteStore::prepare() {
@@ -249,6 +254,7 @@ void SqliteStore::prepare() {
         query_int(db_, "SELECT max(coalesce((SELECT max(id) FROM records), 0), "
                        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))") +
         1;
+    disk_next_id_ = next;
     next_id_ = std::max(next_id_, next);
 }
 
@@ -266,7 +272,7 @@ void SqliteStore::quarantine(const std::string& why) {
             if (err == EROFS || err == EIO) {
                 util::log_error("store " + cfg_.path + " is damaged (" + why +
                                 ") and cannot be moved aside on a medium that refuses writes; running in MEMORY MODE");
-                open_memory();
+                open_memory(false);
                 memory_mode_ = true;
                 write_error_ = "damaged store on a read-only medium";
                 quarantined_ = moved;
@@ -289,7 +295,7 @@ void SqliteStore::quarantine(const std::string& why) {
         case Opened::Unwritable:
             util::log_error("store " + cfg_.path + ": cannot create a fresh store (" + why_fresh +
                             "); running in MEMORY MODE");
-            open_memory();
+            open_memory(false);
             memory_mode_ = true;
             write_error_ = why_fresh;
             return;
@@ -318,9 +324,11 @@ std::uint64_t SqliteStore::carry_over(const std::string& damaged) {
             query_int(old.db, "SELECT count(*) FROM sqlite_schema");
             break;
         } catch (const SqliteError&) {
+            sqlite3_close(old.db);
+            old.db = nullptr;
         }
     }
-    if (!old.db) return 0;
+    if (!old.db) return 0;  // not readable as a database at all (garbage)
     std::int64_t max_id = INT64_MAX / 2;
     try {
         max_id = query_int(old.db, "SELECT max(id) FROM records");
@@ -398,7 +406,7 @@ bool SqliteStore::reopen_disk() {
     on_disk_ = true;
     // A file that gained records meanwhile (another tool) would collide with ids given in
     // memory: those readings take new ids (the uplink reads everything again on reconnect).
-    if (!pending_.empty() && pending_.begin()->first < next_id_) {
+    if (!pending_.empty() && pending_.begin()->first < disk_next_id_) {
         std::map<std::int64_t, NewRecord> renumbered;
         for (auto& [id, rec] : pending_)
             renumbered.emplace(next_id_++, std::move(rec));
@@ -593,7 +601,7 @@ bool SqliteStore::remove(const std::vector<std::int64_t>& ids) {
         // The records stay and will be sent again: a duplicate in the cloud, never a loss.
         if (fail_log_.allow(now_wall_ms()))
             util::log_error("store " + cfg_.path + ": deleting delivered records failed: " + e.what() +
-                            "; they stay and are sent again");
+                            "; they stay in the store until a delete lands");
         return false;
     }
     records_ -= std::min(records_, n);

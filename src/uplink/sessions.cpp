@@ -74,6 +74,27 @@ void Sessions::lost(const std::string& name) {
     if (it != by_name_.end() && it->second.state == State::LoggedIn) it->second.state = State::LoggedOut;
 }
 
+std::vector<SubDevice> Sessions::reconfigure(std::vector<SubDevice> devices) {
+    std::map<std::string, Entry> fresh;
+    for (auto& d : devices) {
+        auto it = by_name_.find(d.name);
+        if (it != by_name_.end() && it->second.device.product_key == d.product_key &&
+            it->second.device.device_key == d.device_key && it->second.device.secret == d.secret) {
+            fresh.emplace(d.name, std::move(it->second));
+            by_name_.erase(it);
+            continue;
+        }
+        Entry e;
+        e.device = std::move(d);
+        fresh.emplace(e.device.name, std::move(e));
+    }
+    std::vector<SubDevice> gone;
+    for (auto& [name, e] : by_name_)
+        if (e.state == State::LoggedIn) gone.push_back(std::move(e.device));
+    by_name_ = std::move(fresh);
+    return gone;
+}
+
 bool Sessions::logged_in(const std::string& name) const {
     auto it = by_name_.find(name);
     return it != by_name_.end() && it->second.state == State::LoggedIn;

@@ -35,9 +35,15 @@ Uplink::Uplink(Settings settings, mqtt::Client& client, store::RecordStore& stor
       retry_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x9E3779B97F4A7C15ULL),
       sessions_(settings_.subdevices),
       login_backoff_(settings_.uplink.retry_min_ms, settings_.uplink.retry_max_ms, seed ^ 0x5851F42D4C957F2DULL),
-      byte_limit_(settings_.uplink.batch_max_bytes) {}
+      // The configuration caps batch_max_bytes at 512 KiB: it fits a 32-bit size_t (armhf).
+      byte_limit_(static_cast<std::size_t>(settings_.uplink.batch_max_bytes)) {}
 
 void Uplink::start() {
+    try {
+        start_last_id_ = store_.last_id();
+    } catch (const store::StoreError&) {
+        start_last_id_ = 0;  // unknown: the records of earlier runs then count as this run's
+    }
     connect_now();
 }
 
@@ -99,16 +105,16 @@ void Uplink::connect_failed(const std::string& reason, bool hub_saw_it, int conn
     ++failed_connects_;
     const char* cause = refusal_cause(connack_code);
     refused_ = cause != nullptr;
-    std::string text = cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")"
-                             : reason;
+    std::string text =
+        cause ? "the hub refused the gateway (CONNACK " + std::to_string(connack_code) + ", " + cause + ")" : reason;
     // A week-long outage must not fill the journal: the first failure, then one line per ten
     // minutes with the count, and whenever the reason changes.
     const bool changed = text != last_connect_error_;
     const bool due = connect_log_.allow(now);  // asked every time, so a new cause starts the interval
     if (changed || due) {
-        const std::string line = "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
-                                 (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)"
-                                                       : std::string());
+        const std::string line =
+            "uplink: cannot connect to " + settings_.mqtt.uri + ": " + text +
+            (failed_connects_ > 1 ? " (" + std::to_string(failed_connects_) + " attempts failed)" : std::string());
         if (refused_)
             util::log_error(line);
         else
@@ -145,6 +151,17 @@ void Uplink::connection_down(const std::string& why) {
     schedule_reconnect();
 }
 
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms) {
+    if (!oldest) return "the store is empty";
+    const std::int64_t age_s = std::max<std::int64_t>(0, now_wall_ms - oldest->time_ms) / 1000;
+    std::string text = "buffered: ids " + std::to_string(oldest->id) + ".." + std::to_string(last_id) +
+                       ", the oldest taken " + std::to_string(age_s) + " s ago";
+    if (oldest->id < backlog_end)
+        text += "; ids before " + std::to_string(backlog_end) + " are older than resume_after and go via resume/batch";
+    return text;
+}
+
 void Uplink::became_ready() {
     state_ = State::Ready;
     reconnect_backoff_.reset();
@@ -153,8 +170,7 @@ void Uplink::became_ready() {
     last_error_.clear();
     refused_ = false;
     const std::int64_t last = store_.last_id();
-    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
-    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t live_from = live_from_id();
     backlog_cursor_ = 0;
     backlog_end_ = live_from;
     live_cursor_ = live_from - 1;
@@ -165,30 +181,20 @@ void Uplink::became_ready() {
     login_retry_at_mono_ = kNever;
     send_logins();  // batch login after every reconnect
     // Say what is really there: ids alone say nothing once records were deleted.
-    std::string held = "; the store is empty";
     store::FetchRange first;
     first.max_records = 1;
-    std::vector<store::Record> oldest;
+    std::string held;
     try {
-        oldest = store_.fetch(first);
+        const auto oldest = store_.fetch(first);
+        held = describe_store(oldest.empty() ? nullptr : &oldest.front(), last, backlog_end_, clock_.wall_ms());
+        backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
     } catch (const store::StoreError& e) {
-        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again.
-        held = std::string("; the store cannot be read now: ") + e.what();
-        oldest.clear();
+        // Unknown, not empty: the backlog cursor stays armed and fill_window() tries again (the
+        // fetch loop logs read errors, rate-limited).
+        held = "the store cannot be read now: " + std::string(e.what());
         backlog_more_ = true;
-        util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
-        fill_window();
-        return;
     }
-    if (!oldest.empty()) {
-        const std::int64_t age_s = std::max<std::int64_t>(0, clock_.wall_ms() - oldest.front().time_ms) / 1000;
-        held = "; buffered: ids " + std::to_string(oldest.front().id) + ".." + std::to_string(last) +
-               ", the oldest taken " + std::to_string(age_s) + " s ago";
-        if (oldest.front().id < backlog_end_)
-            held += "; ids before " + std::to_string(backlog_end_) + " are older than resume_after and go via resume/batch";
-    }
-    backlog_more_ = !oldest.empty() && oldest.front().id < backlog_end_;
-    util::log_info("uplink: connected to " + settings_.mqtt.uri + held);
+    util::log_info("uplink: connected to " + settings_.mqtt.uri + "; " + held);
     fill_window();
 }
 
@@ -210,9 +216,9 @@ void Uplink::on_event(const mqtt::Event& event) {
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
-            // code > 0: the broker answered the CONNECT (the hub counts it); <= 0: it never got
-            // that far (no route, refused, TLS).
-            connect_failed(event.reason, event.code > 0, event.code);
+            // code > 0: the broker answered the CONNECT (the hub counts it). A TLS handshake the
+            // server took part in may count too: retried within the same limit.
+            connect_failed(event.reason, event.code > 0 || event.reached_server, event.code);
             return;
         case Kind::Subscribed:
             if (state_ == State::Subscribing) became_ready();
@@ -236,7 +242,29 @@ void Uplink::on_event(const mqtt::Event& event) {
     }
 }
 
+std::int64_t Uplink::live_from_id() {
+    const std::int64_t last = store_.last_id();
+    std::int64_t live_from = store_.first_id_at_or_after(clock_.wall_ms() - settings_.uplink.resume_after_ms);
+    if (live_from == 0) live_from = last + 1;  // every stored record is old: all of it is backlog
+    const std::int64_t cutoff = clock_.mono_ms() - settings_.uplink.resume_after_ms;
+    if (!commits_mono_.empty() && commits_mono_.front().first <= cutoff) {
+        // Running for longer than resume_after: what was committed since the cutoff is live,
+        // everything before (this run's older records and every earlier run's) is backlog.
+        std::int64_t old_up_to = commits_mono_.front().second;
+        for (const auto& [mono, id] : commits_mono_)
+            if (mono <= cutoff) old_up_to = id;
+        return old_up_to + 1;
+    }
+    // Younger than resume_after: every record of this run is live; earlier ones go by wall time.
+    return std::min(live_from, start_last_id_ + 1);
+}
+
 void Uplink::on_records_committed() {
+    const std::int64_t now = clock_.mono_ms();
+    commits_mono_.emplace_back(now, store_.last_id());
+    const std::int64_t cutoff = now - settings_.uplink.resume_after_ms;
+    while (commits_mono_.size() >= 2 && commits_mono_[1].first <= cutoff)
+        commits_mono_.pop_front();
     live_more_ = true;
     if (state_ == State::Ready) fill_window();
 }
@@ -244,6 +272,7 @@ void Uplink::on_records_committed() {
 void Uplink::tick() {
     const std::int64_t now = clock_.mono_ms();
     if (state_ == State::Idle) return;
+    if (!undeleted_.empty() && now >= undeleted_retry_mono_) retry_deletes();
     if (state_ == State::Waiting) {
         if (now >= reconnect_at_mono_) connect_now();
         return;
@@ -267,10 +296,11 @@ void Uplink::tick() {
 }
 
 std::int64_t Uplink::next_wakeup_mono() const {
-    if (state_ == State::Waiting) return reconnect_at_mono_;
-    if (state_ == State::Connecting || state_ == State::Subscribing) return deadline_mono_;
-    if (state_ != State::Ready) return kNever;
-    std::int64_t next = kNever;
+    const std::int64_t deletes = undeleted_.empty() ? kNever : undeleted_retry_mono_;
+    if (state_ == State::Waiting) return std::min(reconnect_at_mono_, deletes);
+    if (state_ == State::Connecting || state_ == State::Subscribing) return std::min(deadline_mono_, deletes);
+    if (state_ != State::Ready) return deletes;
+    std::int64_t next = deletes;
     for (const auto& [id, f] : inflight_)
         next = std::min(next, f.sent_mono + settings_.uplink.reply_timeout_ms);
     for (const auto& [id, p] : pending_logins_)
@@ -315,10 +345,14 @@ bool Uplink::next_batch(Batch& out) {
     store::FetchRange range;
     range.max_records = settings_.uplink.batch_max_records;
     range.max_bytes = byte_budget();
+    // While the store cannot delete what was delivered (full disk), the backlog waits once
+    // max_undeleted such ids are remembered; the live end (readings served from memory) goes on.
+    const bool backlog_ok = undeleted_.size() < settings_.max_undeleted;
     // Live data must not wait behind a week of backlog: alternate while both have records.
     // Every pass either returns, moves a cursor forward or finds an end empty, so it ends.
-    while ((live_more_ || backlog_more_) && inflight_.size() + retry_.size() < settings_.uplink.inflight) {
-        const bool live = live_more_ && (prefer_live_ || !backlog_more_);
+    while ((live_more_ || (backlog_more_ && backlog_ok)) &&
+           inflight_.size() + retry_.size() < settings_.uplink.inflight) {
+        const bool live = live_more_ && (prefer_live_ || !backlog_more_ || !backlog_ok);
         range.after_id = live ? live_cursor_ : backlog_cursor_;
         range.before_id = live ? std::numeric_limits<std::int64_t>::max() : backlog_end_;
         try {

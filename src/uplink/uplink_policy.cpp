@@ -43,19 +43,23 @@ void Uplink::handle_reply(InFlight entry, int code) {
                     if (skipped) reread_store();
                 }
             }
-            if (!store_.remove(ids_of(batch.records))) {
-                // Delivered, but the store could not delete them: not done yet; sent again later
-                // (a duplicate the cloud overwrites) rather than counted as delivered.
-                retry_later(std::move(batch));
-                return;
+            const auto ids = ids_of(batch.records);
+            if (store_.remove(ids)) {
+                stats_.delivered += n;
+                const std::int64_t now = clock_.mono_ms();
+                delivered_samples_.emplace_back(now, n);
+            } else {
+                // Delivered, but the store cannot delete them now (full disk, I/O error): not done
+                // yet, so not counted; the delete is tried again until it lands. They are not sent
+                // again meanwhile (after a reconnect they may be: a duplicate the cloud overwrites).
+                undeleted_.insert(undeleted_.end(), ids.begin(), ids.end());
+                undeleted_retry_mono_ = std::min(undeleted_retry_mono_, clock_.mono_ms() + 1000);
             }
-            stats_.delivered += n;
             retry_backoff_.reset();
             // Restore a halved byte limit slowly: one eighth of the configured limit per success.
-            byte_limit_ = std::min<std::size_t>(settings_.uplink.batch_max_bytes,
-                                                byte_limit_ + settings_.uplink.batch_max_bytes / 8);
+            const auto configured = static_cast<std::size_t>(settings_.uplink.batch_max_bytes);  // <= 512 KiB
+            byte_limit_ = std::min(configured, byte_limit_ + configured / 8);
             const std::int64_t now = clock_.mono_ms();
-            delivered_samples_.emplace_back(now, n);
             while (!delivered_samples_.empty() && now - delivered_samples_.front().first > kDrainWindowMs)
                 delivered_samples_.pop_front();
             return;
@@ -110,6 +114,21 @@ void Uplink::handle_reply(InFlight entry, int code) {
             retry_later(std::move(batch));
             return;
     }
+}
+
+void Uplink::retry_deletes() {
+    std::sort(undeleted_.begin(), undeleted_.end());
+    undeleted_.erase(std::unique(undeleted_.begin(), undeleted_.end()), undeleted_.end());
+    const std::int64_t now = clock_.mono_ms();
+    if (!store_.remove(undeleted_)) {
+        undeleted_retry_mono_ = now + 2000;
+        return;
+    }
+    stats_.delivered += undeleted_.size();
+    delivered_samples_.emplace_back(now, undeleted_.size());
+    undeleted_.clear();
+    undeleted_.shrink_to_fit();
+    undeleted_retry_mono_ = std::numeric_limits<std::int64_t>::max();
 }
 
 void Uplink::retry_later(Batch batch) {

@@ -1,5 +1,6 @@
 #include "fieldgate/util/clock.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 namespace fieldgate::util {
@@ -16,6 +17,19 @@ std::int64_t SystemClock::wall_ms() const {
 }
 std::int64_t SystemClock::mono_ms() const {
     return read_ms(CLOCK_MONOTONIC);
+}
+
+std::int64_t SteadyWall::now(const Clock& clock) {
+    const std::int64_t wall = clock.wall_ms();
+    const std::int64_t mono = clock.mono_ms();
+    if (!have_ || (!wall_clock_valid(wall_) && wall_clock_valid(wall))) {
+        have_ = true;
+        wall_ = wall;
+    } else {
+        wall_ = std::min(wall, wall_ + (mono - mono_));
+    }
+    mono_ = mono;
+    return wall_;
 }
 
 }  // namespace fieldgate::util

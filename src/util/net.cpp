@@ -22,6 +22,11 @@ std::uint16_t peer_port_of(int fd) noexcept {
 
 }  // namespace
 
+bool set_tcp_nodelay(int fd) noexcept {
+    const int one = 1;
+    return ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0;
+}
+
 int set_tcp_nodelay_to_port(std::uint16_t peer_port) noexcept {
     DIR* dir = ::opendir("/proc/self/fd");
     if (!dir) return 0;
@@ -37,8 +42,7 @@ int set_tcp_nodelay_to_port(std::uint16_t peer_port) noexcept {
         socklen_t len = sizeof type;
         if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) continue;
         if (peer_port_of(fd) != peer_port) continue;
-        const int one = 1;
-        if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0) ++set;
+        if (set_tcp_nodelay(fd)) ++set;
     }
     ::closedir(dir);
     return set;

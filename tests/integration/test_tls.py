@@ -2,7 +2,8 @@
 configured CA for the URI's address carries data (checked against the simulator's values); a
 certificate for another name, one from an untrusted CA and an expired one are refused, each
 logged once with its cause in words and shown in status; a broker that requires client
-certificates takes the gateway with its certificate and refuses it without."""
+certificates takes the gateway with its certificate and refuses it without. Failed handshakes
+are retried within the hub's limit of 3 attempts in 120 s."""
 import collections
 import os
 import re
@@ -87,6 +88,10 @@ def main():
             assert len(lines) == 1, "%s: the cause is logged once, got:\n%s" % (name, "\n".join(lines))
             assert words in lines[0] and lines[0].startswith("<4>"), (name, lines[0])
             assert not re.search(r"[0-9A-F]{16}:error:", log), (name, "raw OpenSSL error text in the log")
+            # The server took part in each failed handshake: retried within the hub's limit.
+            wait_until(lambda: "holding the next connection attempt" in daemons[name].log(), 30,
+                       "the fourth handshake held back (%s)" % name)
+            assert status(conf)["uplink"]["connect_attempts"] == 3, (name, status(conf)["uplink"])
 
         for d in daemons.values():
             stop_cleanly(d)

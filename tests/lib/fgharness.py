@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -288,6 +289,55 @@ class ModbusSim:
         return self.proc.stop()
 
 
+class SerialPair:
+    """Two pseudo-terminals joined by socat, as a serial line: fieldgated opens `daemon_end`,
+    the simulator `sim_end` (links in the work folder). stop() removes the line, as unplugging a
+    USB adapter does; start() makes it again under the same names."""
+
+    def __init__(self, workdir, name="line"):
+        self.workdir = workdir
+        self.name = name
+        self.daemon_end = os.path.join(workdir, name + "-fg")
+        self.sim_end = os.path.join(workdir, name + "-sim")
+        self.proc = None
+
+    def start(self):
+        self.proc = Proc("socat-" + self.name, [shutil.which("socat") or "/usr/bin/socat", "-d", "-d",
+                                                "pty,rawer,link=" + self.daemon_end,
+                                                "pty,rawer,link=" + self.sim_end], self.workdir, strict=False)
+        wait_until(lambda: (os.path.exists(self.daemon_end) and os.path.exists(self.sim_end)) or not self.proc.alive(),
+                   10, "socat to make the pty pair")
+        if not self.proc.alive():
+            raise AssertionError("socat did not start:\n" + self.proc.log())
+        return self
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+        wait_until(lambda: not os.path.exists(self.daemon_end), 10, "the pty link to go")
+
+
+class RtuSim:
+    """fieldgate-modbus-sim serving RTU slaves on one end of a SerialPair."""
+
+    def __init__(self, workdir, path, units="1", extra=(), name="modbus-sim-rtu"):
+        self.proc = Proc(name, [os.path.join(BIN, "fieldgate-modbus-sim"), "--rtu", path, "--units", units]
+                         + list(extra), workdir)
+        wait_until(lambda: "serving RTU on" in self.proc.log() or not self.proc.alive(), 10,
+                   "the Modbus simulator on " + path)
+        if not self.proc.alive():
+            raise AssertionError("fieldgate-modbus-sim did not start:\n" + self.proc.log())
+
+    def stop(self):
+        return self.proc.stop()
+
+
+def rtu_bus(device, extra=""):
+    """A [bus.*] body for daemon_config's rtu_buses."""
+    return "type = rtu\ndevice = %s\nbaud = 115200\ntimeout = 300ms\nframe_gap = 2ms\n%s" % (device, extra)
+
+
 # The demo profile's sub-device model (tools/modbus-sim/README.md) as fieldgated and the cloud
 # simulator each describe it.
 DEMO_MODEL = """tick = holding:0 uint32
@@ -341,8 +391,10 @@ class CloudSim:
         return self.proc.stop() if self.proc else None
 
 
-def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), model=DEMO_MODEL, uplink="", store=""):
-    """Writes a fieldgated config; buses: {name: port}, devices: [(name, pk, bus, unit_id)]."""
+def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), model=DEMO_MODEL, uplink="", store="",
+                  rtu_buses=None, device_extra=""):
+    """Writes a fieldgated config; buses: {name: port}, rtu_buses: {name: rtu_bus(...)},
+    devices: [(name, pk, bus, unit_id)]; device_extra: more keys for every device."""
     text = ("[gateway]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = gwSecret\ncontrol_socket = %s\n\n"
             "[mqtt]\nuri = %s\n\n[store]\npath = %s\ncommit_interval = 200ms\n%s\n"
             "[uplink]\nreply_timeout = 3s\nretry_min = 200ms\nretry_max = 2s\n%s\n"
@@ -351,11 +403,18 @@ def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), mode
                store, uplink, model))
     for name, port in buses.items():
         text += "[bus.%s]\ntype = tcp\nhost = 127.0.0.1\nport = %d\ntimeout = 500ms\n\n" % (name, port)
+    for name, body in (rtu_buses or {}).items():
+        text += "[bus.%s]\n%s\n" % (name, body)
     for name, pk, bus, unit in devices:
         text += ("[device.%s]\nproduct_key = %s\ndevice_key = %s\ndevice_secret = %sSecret\nmodel = meter\n"
-                 "bus = %s\nunit_id = %d\ninterval = 1s\noffline_after = 2\nprobe_max = 2s\n\n"
-                 % (name, pk, name, name, bus, unit))
+                 "bus = %s\nunit_id = %d\ninterval = 1s\noffline_after = 2\nprobe_max = 2s\n%s\n"
+                 % (name, pk, name, name, bus, unit, device_extra))
     return write(os.path.join(workdir, "fieldgate.ini"), text)
+
+
+def f32(x):
+    """A double rounded to float32, as the simulator does."""
+    return struct.unpack(">f", struct.pack(">f", x))[0]
 
 
 def check_demo_record(rec, seed):

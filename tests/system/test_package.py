@@ -83,8 +83,8 @@ def check_metadata(debs):
     main = debs["fieldgate"]
     info = run(["dpkg-deb", "-I", main]).stdout
     depends = re.search(r"^ Depends: (.*)$", info, re.M).group(1)
-    # dpkg-shlibdeps' libraries, Paho (loaded at run time) with its version, the scripts' helpers.
-    for dep in ("libpaho-mqtt1.3 (>= 1.3.0)", "libmodbus5", "libsqlite3-0", "libjsoncpp25", "libsystemd0",
+    # dpkg-shlibdeps' libraries, Paho and libssl (loaded at run time) with versions, the scripts' helpers.
+    for dep in ("libpaho-mqtt1.3 (>= 1.3.0)", "libssl3 (>= 3.0.0)", "libmodbus5", "libsqlite3-0", "libjsoncpp25", "libsystemd0",
                 "libc6 (>=", "adduser", "init-system-helpers"):
         assert dep in depends, "%r missing from Depends: %s" % (dep, depends)
     description = info.split(" Description: ", 1)[1]

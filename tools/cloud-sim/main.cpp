@@ -7,12 +7,14 @@
 #include <cstdio>
 #include <exception>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "event_queue.hpp"
+#include "front.hpp"
 #include "fieldgate/util/log.hpp"
 #include "hub.hpp"
 #include "mqtt_link.hpp"
@@ -169,6 +171,13 @@ int run(const Args& args) {
     SignalThread signals(events);
     try {
         RecordsFile records(cfg.records, cfg.append_records);
+        std::unique_ptr<Front> front;
+        if (cfg.front_port != 0) {
+            front = std::make_unique<Front>(cfg.front_port, address->host, address->port,
+                                            Identity{cfg.hub.product_key, cfg.hub.device_key, cfg.hub.device_secret},
+                                            cfg.connects_log);
+            util::log_notice("front: checking the gateway's CONNECT on 127.0.0.1:" + std::to_string(cfg.front_port));
+        }
         Hub hub(std::move(cfg.hub));
         MqttLink link(cfg.broker, cfg.client_id, events);
         LoopOptions options;

@@ -175,10 +175,20 @@ private:
             } else {
                 sim_.summary_interval_ms = *ms;
             }
+        } else if (key == "front") {
+            const auto port = parse_integer<int>(value);
+            if (!port || *port < 0 || *port > 65535) {
+                error(line, "hub", key,
+                      "'" + std::string(value) + "' is not a port; accepted: 1..65535, or 0 for none");
+            } else {
+                sim_.front_port = static_cast<std::uint16_t>(*port);
+            }
+        } else if (key == "connects") {
+            sim_.connects_log = std::string(value);
         } else {
-            error(
-                line, "hub", key,
-                "unknown key; accepted: broker client_id records append_records logout_on_reconnect summary_interval");
+            error(line, "hub", key,
+                  "unknown key; accepted: broker client_id records append_records logout_on_reconnect "
+                  "summary_interval front connects");
         }
     }
 

@@ -18,6 +18,10 @@ struct SimConfig {
     bool append_records = false;      ///< false: the records file is emptied at start
     bool logout_on_reconnect = true;  ///< see README: the sim's stand-in for the gateway's drop
     std::int64_t summary_interval_ms = 10'000;
+    /// The authenticating front's port on 127.0.0.1 (front.hpp); 0: none, the gateway goes
+    /// straight to the broker and its credentials are not checked.
+    std::uint16_t front_port = 0;
+    std::string connects_log;  ///< the front's JSON lines, one per CONNECT; "" for none
     HubConfig hub;
 };
 

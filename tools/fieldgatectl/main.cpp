@@ -107,6 +107,12 @@ void print_status(const Json::Value& s) {
                 human_bytes(st["file_bytes"].asDouble()).c_str(), human_bytes(st["max_bytes"].asDouble()).c_str(),
                 ago(now, st["oldest_ms"].asInt64()).c_str(), by_reason(st["dead_letters"]).c_str(),
                 by_reason(st["dropped"]).c_str());
+    if (st["mode"].asString() == "memory")
+        std::printf("        MEMORY MODE: the store cannot be written (%s); %llu readings in memory, not durable\n",
+                    st["write_error"].asString().c_str(),
+                    static_cast<unsigned long long>(st["pending_commit"].asUInt64()));
+    for (const auto& path : st["quarantined"])
+        std::printf("        damaged store moved aside at start: %s\n", path.asString().c_str());
     std::string eta =
         st["records"].asUInt64() == 0 ? "none"
         : up["eta_s"].isNull()
@@ -117,6 +123,7 @@ void print_status(const Json::Value& s) {
                 static_cast<unsigned long long>(up["inflight"].asUInt64()),
                 static_cast<unsigned long long>(up["delivered"].asUInt64()), up["drain_rate_per_s"].asDouble(),
                 eta.c_str(), up["last_code"].asInt(), ago(now, up["last_reply_ms"].asInt64()).c_str());
+    if (up["last_error"].isString()) std::printf("  ^ %s\n", up["last_error"].asCString());
 }
 
 std::string local_time(std::int64_t ms) {

@@ -9,6 +9,7 @@
 #include <exception>
 
 #include "options.hpp"
+#include "rtu_server.hpp"
 #include "server.hpp"
 
 int main(int argc, char** argv) {
@@ -45,6 +46,14 @@ int main(int argc, char** argv) {
     signal(SIGPIPE, SIG_IGN);
 
     try {
+        if (!options.rtu_path.empty()) {
+            RtuServer server(options);
+            std::fprintf(stderr, "%s\n", server.banner().c_str());
+            std::fflush(stderr);
+            const int rc = server.run(stop.get());
+            if (rc == 0) std::fprintf(stderr, "fieldgate-modbus-sim: stopped\n");
+            return rc;
+        }
         Server server(options);
         for (const auto& line : server.banner())
             std::fprintf(stderr, "%s\n", line.c_str());

@@ -153,6 +153,7 @@ void read_ini(const std::string& path, Options& options, std::vector<std::string
 
 const char* usage() {
     return "usage: fieldgate-modbus-sim [-c FILE] [--listen ADDR] [--ports LIST [--units LIST]]\n"
+           "       fieldgate-modbus-sim --rtu PATH [--units LIST] [--baud N] [FAULTS]\n"
            "                            [--profile demo|bench] [--seed N] [--unknown-unit exception|silent]\n"
            "                            [--verbose] [--help]\n"
            "\n"
@@ -166,6 +167,13 @@ const char* usage() {
            "  --seed N            seed of the first --ports device; each next device gets N+1 (default 1)\n"
            "  --unknown-unit MODE a request for a unit no device has: 'exception' replies exception\n"
            "                      0x0B (default), 'silent' does not answer\n"
+           "  --rtu PATH          serve the --units devices as RTU slaves on serial device PATH (one\n"
+           "                      end of a socat pty pair) instead of TCP; --baud N (115200), --parity\n"
+           "                      N|E|O (N); replies are paced to the baud rate unless --no-pace\n"
+           "  --dead LIST         these unit ids never answer\n"
+           "  --slow LIST         these unit ids answer after --slow-ms MS (default 300)\n"
+           "  --noisy LIST        stray bytes before every --noise-every N-th reply (default 5)\n"
+           "  --refuse FROM-TO    register reads touching these addresses get exception 2 (RTU)\n"
            "  -v, --verbose       one line per request on stderr\n"
            "  -h, --help          this text\n"
            "\n"
@@ -220,6 +228,47 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
             take(profile_text);
         } else if (arg == "--seed") {
             take(seed_text);
+        } else if (arg == "--rtu") {
+            take(options.rtu_path);
+        } else if (arg == "--baud") {
+            std::string v;
+            take(v);
+            if (!parse_int(v, options.rtu_baud, 300, 4'000'000)) errors.push_back("--baud: '" + v + "' is not a rate");
+        } else if (arg == "--parity") {
+            std::string v;
+            take(v);
+            if (v == "N" || v == "E" || v == "O")
+                options.rtu_parity = v[0];
+            else
+                errors.push_back("--parity: '" + v + "' is not accepted; N | E | O");
+        } else if (arg == "--no-pace") {
+            options.rtu_pace = false;
+        } else if (arg == "--dead" || arg == "--slow" || arg == "--noisy") {
+            std::string v;
+            take(v);
+            std::vector<long long> units;
+            if (!parse_list(v, 0, 255, units)) errors.push_back(arg + ": '" + v + "' is not a unit list; e.g. 1,3-4");
+            auto& into = arg == "--dead" ? options.dead : arg == "--slow" ? options.slow : options.noisy;
+            for (auto u : units)
+                into.insert(static_cast<std::uint8_t>(u));
+        } else if (arg == "--slow-ms") {
+            std::string v;
+            take(v);
+            if (!parse_int(v, options.slow_ms, 0, 60'000)) errors.push_back("--slow-ms: '" + v + "' is not 0..60000");
+        } else if (arg == "--noise-every") {
+            std::string v;
+            take(v);
+            if (!parse_int(v, options.noise_every, 1, 1'000'000))
+                errors.push_back("--noise-every: '" + v + "' is not 1..1000000");
+        } else if (arg == "--refuse") {
+            std::string v;
+            take(v);
+            std::vector<long long> range;
+            if (!parse_list(v, 0, 65535, range))
+                errors.push_back("--refuse: '" + v + "' is not an address range; e.g. 4-5");
+            else
+                options.refuse =
+                    std::make_pair(static_cast<unsigned>(range.front()), static_cast<unsigned>(range.back()));
         } else if (arg == "--unknown-unit") {
             std::string mode;
             take(mode);
@@ -242,6 +291,30 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
             options.listen = listen_text;
         else
             errors.push_back("--listen: '" + listen_text + "' is not an IPv4 address; e.g. 127.0.0.1");
+    }
+
+    if (!options.rtu_path.empty()) {
+        // RTU: the --units devices on the line (ports mean nothing there).
+        if (!ports_text.empty()) errors.push_back("--rtu: serves RTU only; leave out --ports");
+        std::vector<long long> units;
+        int seed = 0;
+        const auto profile = parse_profile(profile_text);
+        if (!parse_list(units_text.empty() ? "1" : units_text, 1, 247, units))
+            errors.push_back("--units: '" + units_text + "' is not a unit list; e.g. 1-3, RTU ids 1..247");
+        if (!profile) errors.push_back("--profile: '" + profile_text + "' is not a profile; demo | bench");
+        if (!parse_int(seed_text, seed, 0, kMaxSeed - 247))
+            errors.push_back("--seed: '" + seed_text + "' is not a seed; 0.." + std::to_string(kMaxSeed - 247));
+        if (profile && errors.empty()) {
+            for (long long unit : units) {
+                DeviceSpec d;
+                d.name = "rtu/" + std::to_string(unit);
+                d.unit_id = static_cast<std::uint8_t>(unit);
+                d.profile = *profile;
+                d.seed = seed++;
+                options.devices.push_back(d);
+            }
+        }
+        return errors;
     }
 
     if (!ports_text.empty()) {

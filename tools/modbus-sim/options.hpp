@@ -1,5 +1,8 @@
 #pragma once
 #include <cstdint>
+#include <optional>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -27,6 +30,19 @@ struct Options {
     bool verbose = false;
     bool help = false;
     std::vector<DeviceSpec> devices;
+
+    // RTU: serve every --units device on this serial device instead of TCP.
+    std::string rtu_path;
+    std::uint32_t rtu_baud = 115200;
+    char rtu_parity = 'N';
+    bool rtu_pace = true;  ///< answer after the line time of request and reply at rtu_baud
+    // Faults by unit id.
+    std::set<std::uint8_t> dead;  ///< never answer
+    std::set<std::uint8_t> slow;  ///< answer after slow_ms
+    int slow_ms = 300;
+    std::set<std::uint8_t> noisy;  ///< stray bytes before every noise_every-th reply
+    unsigned noise_every = 5;
+    std::optional<std::pair<unsigned, unsigned>> refuse;  ///< register reads touching FROM-TO get exception 2
 };
 
 /// Parses the command line (argv[0] skipped), reading the INI file it names. Returns every

@@ -37,8 +37,28 @@ struct Point {
     bool writable = false;            ///< the cloud may set it (holding: FC6/FC16, coil: FC5/FC15)
     int line = 0;                     ///< where it was defined, for messages
 
-    /// Registers (or bits, for coil/discrete) the point occupies.
-    std::uint32_t width() const;
+    /// Registers (or bits, for coil/discrete) one element occupies: 1 for bits, 16-bit types and
+    /// bit=N; 2 for 32-bit, 4 for 64-bit types; N for string[N]. The one width rule: config
+    /// validation, the request planner and the decoder all use it.
+    std::uint32_t element_width() const {
+        if (table == Table::Coil || table == Table::Discrete) return 1;
+        switch (type) {
+            case ValueType::Int32:
+            case ValueType::Uint32:
+            case ValueType::Float32:
+                return 2;
+            case ValueType::Int64:
+            case ValueType::Uint64:
+            case ValueType::Float64:
+                return 4;
+            case ValueType::String:
+                return string_length;
+            default:
+                return 1;
+        }
+    }
+    /// Registers (or bits, for coil/discrete) the point occupies: element_width() * count.
+    std::uint32_t width() const { return element_width() * count; }
 };
 
 struct Model {

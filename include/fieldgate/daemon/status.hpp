@@ -7,6 +7,7 @@
 
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/daemon/registry.hpp"
+#include "fieldgate/daemon/watchdog.hpp"
 #include "fieldgate/store/record.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 
@@ -22,6 +23,12 @@ struct StatusInputs {
     std::int64_t started_ms;                      ///< wall-clock start of the daemon
     std::uint64_t readings_dropped;               ///< queue overflow
     std::map<std::string, std::string> sessions;  ///< sub-device name -> cloud session
+    bool clock_valid = true;                      ///< the wall clock reads 2020 or later
+    std::uint64_t unstamped = 0;                  ///< readings waiting for the wall clock
+    /// Readings dropped before they reached the store, by reason ("queue_full", ...): shown
+    /// with the store's own drops.
+    std::map<std::string, std::uint64_t> drops;
+    std::vector<BusHealth> buses;  ///< the bus threads, for the watchdog's view
 };
 
 /// The status document (DESIGN.md "Command line and status contract").

@@ -15,11 +15,11 @@ namespace fieldgate::modbus {
 
 /// What one poll of a device got.
 struct DeviceRead {
-    bool ok = false;         ///< the device answered and at least one point was decoded
+    bool ok = false;             ///< the device answered and at least one point was decoded
     Outcome last = Outcome::Ok;  ///< how the poll's last request ended (Closed: the line is gone)
-    Measurepoints points;    ///< valid when ok
-    std::string error;       ///< why a block or the poll failed (empty when every block was read)
-    std::int64_t time_ms = 0;  ///< wall time of the first reply (acquisition time), else of the end
+    Measurepoints points;        ///< valid when ok
+    std::string error;           ///< why a block or the poll failed (empty when every block was read)
+    std::int64_t time_ms = 0;    ///< wall time of the first reply (acquisition time), else of the end
 };
 
 /// Reads one device's plan over a transport, with the recovery a real bus needs and no thread
@@ -46,6 +46,7 @@ public:
 
 private:
     enum class Pass { Done, Again };
+    std::size_t points_in_block(std::size_t block) const;
     Pass read_blocks(ModbusTransport& transport, const util::Clock& clock, DeviceRead& out);
     /// Handles a block's failure; false when the poll cannot go on.
     bool on_block_failure(ModbusTransport& transport, const ReadBlock& block, const Result& r, DeviceRead& out,

@@ -9,6 +9,7 @@ namespace fieldgate::modbus {
 struct Reading {
     std::size_t device = 0;     ///< index into Config::devices
     std::int64_t time_ms = 0;   ///< wall-clock acquisition time
+    std::int64_t mono_ms = 0;   ///< monotonic acquisition time (set by the daemon's queue on arrival)
     bool ok = false;            ///< every block read
     bool online = false;        ///< the device's health after this poll
     std::string measurepoints;  ///< compact JSON object; empty when nothing was read

@@ -27,6 +27,9 @@ struct Event {
     /// ConnectFailed: > 0 is the broker's CONNACK refusal (the hub saw the attempt); <= 0 the
     /// connection never got that far (no route, refused, TLS).
     int code = 0;
+    /// ConnectFailed: the server took part (TCP connected and the TLS handshake or the CONNECT
+    /// failed there): the hub may count the attempt against its limit.
+    bool reached_server = false;
     /// The connection (one Paho handle per connect()) that produced it. A client delivers only
     /// its current connection's events: what a replaced handle says late is dropped.
     std::uint64_t handle = 0;

@@ -43,6 +43,9 @@ public:
     /// connection that fails is reported once its cause is known (see tls_probe.hpp), within
     /// a few seconds, by the eventfd again.
     std::vector<Event> drain_events();
+    /// Whether `event` is of the current connection: one taken by drain_events() goes stale when
+    /// an event before it made the owner disconnect or connect again.
+    bool is_current(const Event& event) const { return event.handle == generation_.load(); }
 
     struct Callbacks;  // the C trampolines; defined in the .cpp
 
@@ -74,7 +77,8 @@ private:
     void destroy_handle() noexcept;
     void stop_probe() noexcept;
     void start_probe(std::uint64_t generation, std::string paho_reason);
-    Tag* tag_for_current() { return &tags_[generation_ % tags_.size()]; }
+    // The remainder is below tags_.size(): narrowing it is exact on 32-bit size_t (armhf).
+    Tag* tag_for_current() { return &tags_[static_cast<std::size_t>(generation_.load() % tags_.size())]; }
 
     std::string uri_;
     bool tls_;

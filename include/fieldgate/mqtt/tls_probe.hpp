@@ -26,4 +26,8 @@ bool parse_tls_uri(const std::string& uri, std::string& host, std::uint16_t& por
 /// too and ends the probe (returning empty) as soon as it is readable.
 std::string diagnose_tls(const TlsTarget& target, int timeout_ms, int cancel_fd = -1);
 
+/// Whether a diagnose_tls() text says the server was reached (TCP connected): not so for
+/// "cannot resolve ..." and "cannot reach ...".
+bool tls_failure_reached_server(const std::string& diagnosis);
+
 }  // namespace fieldgate::mqtt

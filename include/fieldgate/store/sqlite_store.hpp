@@ -77,6 +77,10 @@ public:
     /// ("dead_letter_evicted", "evicted"). Returns the records evicted. Cheap when under.
     std::uint64_t enforce_max_bytes();
 
+    /// A reload: takes every setting of `cfg` but the path (which needs a restart) at once:
+    /// bounds and overflow from the next commit or sweep, durability from the next commit.
+    void reconfigure(const config::Store& cfg);
+
     static constexpr std::size_t kMaxPending = 100'000;
     std::size_t memory_bound() const { return max_pending_; }
     void set_memory_bound(std::size_t n) { max_pending_ = n; }  ///< for tests
@@ -98,6 +102,7 @@ private:
     std::vector<DeadPending> pending_dead_;      ///< dead letters of uncommitted readings
     std::map<std::string, std::uint64_t> unsaved_drops_;  ///< counted, not yet committed
     std::int64_t next_id_ = 1;
+    std::int64_t disk_next_id_ = 1;  ///< the file's own next id, when last opened
     std::size_t max_pending_ = kMaxPending;
     std::uint64_t records_ = 0;
     std::uint64_t bytes_ = 0;
@@ -117,7 +122,7 @@ private:
 
     enum class Opened { Ok, Damaged, Unwritable };
     Opened open_file(std::string& why);
-    void open_memory();
+    void open_memory(bool read_file);
     void prepare();
     void close();
     void quarantine(const std::string& why);

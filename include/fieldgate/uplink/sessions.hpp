@@ -39,6 +39,11 @@ public:
     void login_failed(const std::vector<std::string>& names);
     /// The hub says a device has no session (1212): it will be logged in again.
     void lost(const std::string& name);
+    /// A reload: the configured sub-devices are now `devices`. A device kept with the same
+    /// identity (product key, device key, secret) keeps its session; a new or changed one
+    /// starts logged out and offline. Returns the devices that were logged in and are gone or
+    /// changed: they must be logged out in the cloud.
+    std::vector<SubDevice> reconfigure(std::vector<SubDevice> devices);
 
     bool is_subdevice(const std::string& name) const { return by_name_.count(name) > 0; }
     bool logged_in(const std::string& name) const;

@@ -29,6 +29,9 @@ struct Settings {
     std::set<std::string> gateway_devices;
     /// The sub-devices, logged in through the gateway while they are online.
     std::vector<SubDevice> subdevices;
+    /// Ids confirmed by the cloud that the store could not delete yet (full disk) kept at most;
+    /// at that many the backlog waits, the live end goes on.
+    std::size_t max_undeleted = 250'000;
 };
 
 /// The numbers `fieldgatectl status` shows of the uplink.
@@ -40,17 +43,23 @@ struct UplinkStats {
     std::uint64_t retries = 0;  ///< batches sent again (time-out, lost connection, transient code)
     std::uint64_t timeouts = 0;
     std::uint64_t dead_lettered = 0;
-    std::uint64_t connects = 0;      ///< successful CONNACKs
+    std::uint64_t connects = 0;          ///< successful CONNACKs
     std::uint64_t connect_attempts = 0;  ///< connections started (TCP, TLS, CONNECT)
-    int last_code = 0;               ///< 0 before the first reply
-    std::int64_t last_reply_ms = 0;  ///< wall-clock
-    double drain_rate_per_s = 0;     ///< records delivered per second over the last 10 s
+    int last_code = 0;                   ///< 0 before the first reply
+    std::int64_t last_reply_ms = 0;      ///< wall-clock
+    double drain_rate_per_s = 0;         ///< records delivered per second over the last 10 s
     /// "connecting", "subscribing", "connected", "waiting" (to reconnect), or "refused": the hub's
     /// CONNACK refused the gateway's credentials, and no connection has succeeded since.
     std::string state;
-    std::string last_error;          ///< why the last connection attempt failed or dropped; empty once connected
-    std::int64_t byte_limit = 0;     ///< current batch byte limit (halved after 1008)
+    std::string last_error;       ///< why the last connection attempt failed or dropped; empty once connected
+    std::int64_t byte_limit = 0;  ///< current batch byte limit (halved after 1008)
 };
+
+/// What the uplink logs of the store when it connects: "the store is empty", or the ids held,
+/// the age of the oldest, and whether some go via resume/batch (ids below `backlog_end`).
+/// `oldest` is the first record in the store, nullptr when there is none.
+std::string describe_store(const store::Record* oldest, std::int64_t last_id, std::int64_t backlog_end,
+                           std::int64_t now_wall_ms);
 
 /// The connection state machine, the in-flight window and the reply-code policy. No I/O of its
 /// own: it speaks to an mqtt::Client and a store::RecordStore and reads a util::Clock, so the
@@ -62,6 +71,10 @@ public:
 
     /// Starts the first connection attempt.
     void start();
+    /// A reload with the same gateway identity and [mqtt]: takes the new sub-devices and [uplink]
+    /// settings and keeps the connection, the in-flight window, the cursors and the connect
+    /// throttle's history. Sub-devices removed or changed while logged in are logged out.
+    void reconfigure(Settings settings);
     /// Feeds one client event.
     void on_event(const mqtt::Event& event);
     /// New records were committed: the live end may have more to send.
@@ -137,6 +150,12 @@ private:
     std::string last_error_;
     void connect_failed(const std::string& reason, bool hub_saw_it, int connack_code);
     util::RateLimit read_error_log_{60'000};
+    /// Records the cloud confirmed but the store could not delete yet (full disk): counted as
+    /// delivered once the delete lands, not sent again meanwhile. At settings_.max_undeleted ids
+    /// the backlog waits (the live end, where memory-mode readings are, goes on).
+    std::vector<std::int64_t> undeleted_;
+    std::int64_t undeleted_retry_mono_ = INT64_MAX;
+    void retry_deletes();
     std::deque<std::int64_t> hub_attempts_mono_;  ///< CONNECTs the hub saw, for its throttle
     std::uint64_t failed_connects_ = 0;           ///< since the last good connection
     std::string last_connect_error_;
@@ -173,6 +192,13 @@ private:
     std::deque<Batch> retry_;
     std::uint64_t next_request_id_ = 1;
 
+    /// The resume/post split by the monotonic clock, for the records of this run: (mono ms,
+    /// last id) after each commit, the newest one older than resume_after kept. A wall-clock
+    /// step (NTP correcting by hours) then moves neither old records into post nor live ones
+    /// into resume. Records from before start() are split by their wall time.
+    std::deque<std::pair<std::int64_t, std::int64_t>> commits_mono_;
+    std::int64_t start_last_id_ = 0;  ///< the store's last id at start()
+    std::int64_t live_from_id();
     std::int64_t backlog_cursor_ = 0;  ///< last id handed out from the backlog
     std::int64_t backlog_end_ = 0;     ///< backlog is ids < backlog_end_
     std::int64_t live_cursor_ = 0;     ///< last id handed out from the live end

@@ -403,8 +403,9 @@ TEST(Config, every_error_is_collected) {
     LONGS_EQUAL(4, r.errors.size());
     CHECK(has(r.errors, "main.ini:8: [mqtt] keepalive: "));
     CHECK(has(r.errors, "main.ini:12: [bogus]: unknown section;"));
-    CHECK(
-        has(r.errors, "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive connect_timeout ca_file cert_file key_file"));
+    CHECK(has(r.errors,
+              "main.ini:9: [mqtt] inflight: unknown key; accepted: uri keepalive connect_timeout ca_file cert_file "
+              "key_file"));
     CHECK(has(r.errors, "main.ini:11: [store] max_bytes: bad size \"lots\""));
 }
 
@@ -533,9 +534,9 @@ TEST(Config, tls_files_must_hold_what_their_key_says) {
               "main.ini:8: [mqtt] cert_file: no certificate in");
     one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "junk").string() + "\n",
               "main.ini:9: [mqtt] key_file: no private key in");
-    one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "other.key").string() +
-                  "\n",
-              "main.ini:9: [mqtt] key_file: the key does not match the certificate in");
+    one_error(
+        ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "other.key").string() + "\n",
+        "main.ini:9: [mqtt] key_file: the key does not match the certificate in");
     // A key file holding a certificate: no key.
     one_error(ssl + ca + "cert_file = " + (dir / "c.pem").string() + "\nkey_file = " + (dir / "c.pem").string() + "\n",
               "main.ini:9: [mqtt] key_file: no private key in");
@@ -734,4 +735,30 @@ TEST(Config, two_devices_with_one_identity_are_an_error) {
     one_error(kGateway + kModel +
                   "[device.a]\nmodel = m\nbus = tcp://h:1\nproduct_key = gwPk\ndevice_key = gwDk\ndevice_secret = s\n",
               "main.ini:10: [device.a] device_key: the gateway's own product_key/device_key;");
+}
+
+TEST(Config, rs485_and_rts_settings_are_read_and_checked) {
+    const std::string rtu = kGateway + "[bus.b]\ntype = rtu\ndevice = /dev/ttyS0\n";
+    const auto r = load_one(rtu + "rs485 = true\nrts = up\nrts_delay = 500us\n");
+    CHECK_TEXT(r.errors.empty(), r.errors.empty() ? "" : r.errors.front().c_str());
+    const auto& b = r.config->buses.at("b");
+    CHECK(b.rs485);
+    CHECK(b.rts == fieldgate::config::Rts::Up);
+    LONGS_EQUAL(500, *b.rts_delay_us);
+    LONGS_EQUAL(2000, *load_one(rtu + "rts = down\nrts_delay = 2ms\n").config->buses.at("b").rts_delay_us);
+    CHECK_FALSE(load_one(rtu).config->buses.at("b").rts_delay_us.has_value());
+    one_error(rtu + "rs485 = maybe\n", "main.ini:11: [bus.b] rs485: ");
+    one_error(rtu + "rts = sideways\n", "main.ini:11: [bus.b] rts: bad value \"sideways\"; accepted: none | up | down");
+    one_error(rtu + "rts = up\nrts_delay = 2s\n",
+              "main.ini:12: [bus.b] rts_delay: bad delay \"2s\"; accepted: 0us..1s");
+    one_error(rtu + "rts = up\nrts_delay = soon\n", "main.ini:12: [bus.b] rts_delay: bad delay \"soon\";");
+    one_error(rtu + "rts_delay = 1ms\n", "main.ini:11: [bus.b] rts_delay: rts_delay without rts;");
+    one_error(kGateway + "[bus.b]\ntype = tcp\nhost = h\nrs485 = true\n",
+              "main.ini:11: [bus.b] rs485: mixed up RTU and TCP options;");
+}
+
+TEST(Config, two_buses_on_one_serial_device_are_an_error) {
+    one_error(kGateway + "[bus.a]\ntype = rtu\ndevice = /dev/ttyS0\n[bus.b]\ntype = rtu\ndevice = /dev/ttyS0\n",
+              "main.ini:13: [bus.b] device: \"/dev/ttyS0\" is already the device of [bus.a] at main.ini:8; "
+              "accepted: one [bus.*] per serial device");
 }

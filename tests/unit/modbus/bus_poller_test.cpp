@@ -95,3 +95,31 @@ TEST(BusPoller, polls_the_device_and_pushes_readings) {
     }
     STRCMP_EQUAL("open", fake->log.front().c_str());
 }
+
+TEST(BusPoller, named_buses_get_a_thread_each_and_tcp_endpoints_share_threads) {
+    std::string text = std::string(kConfig) + "[bus.gw]\ntype = tcp\nhost = 10.0.0.1\n";
+    const auto device = [](const std::string& name, const std::string& rest) {
+        return "[device." + name + "]\nproduct_key = p\ndevice_key = " + name + "\ndevice_secret = s\nmodel = m\n" +
+               rest;
+    };
+    text += device("g1", "bus = gw\n") + device("g2", "bus = gw\nunit_id = 2\n");
+    for (int i = 0; i < 10; ++i)
+        text += device("e" + std::to_string(i), "bus = tcp://10.0.1." + std::to_string(i) + ":502\n");
+    auto loaded = fieldgate::config::load_texts({{"t.ini", text}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto groups = fieldgate::modbus::group_buses(*loaded.config);
+    LONGS_EQUAL(4, groups.size());  // gw, line, then 10 endpoints as 8 + 2
+    STRCMP_EQUAL("gw", groups[0].name.c_str());
+    LONGS_EQUAL(1, groups[0].lines.size());
+    LONGS_EQUAL(2, groups[0].lines[0].second.size());
+    STRCMP_EQUAL("line", groups[1].name.c_str());
+    STRCMP_EQUAL("tcp-pool-1", groups[2].name.c_str());
+    LONGS_EQUAL(fieldgate::modbus::kEndpointsPerThread, groups[2].lines.size());
+    STRCMP_EQUAL("tcp-pool-2", groups[3].name.c_str());
+    LONGS_EQUAL(2, groups[3].lines.size());
+    std::size_t devices = 0;
+    for (const auto& g : groups)
+        for (const auto& l : g.lines)
+            devices += l.second.size();
+    LONGS_EQUAL(loaded.config->devices.size(), devices);
+}

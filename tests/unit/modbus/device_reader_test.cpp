@@ -84,7 +84,7 @@ TEST(DeviceReader, illegal_address_in_a_merged_block_falls_back_to_one_request_p
 TEST(DeviceReader, an_illegal_address_on_a_single_point_leaves_that_point_out) {
     DeviceReader r(m, 1, 500, "device=d");
     t.script.push_back(fails(Outcome::Exception, kIllegalDataAddress, "illegal data address (0x02)"));
-    t.script.push_back(Step{});  // h0+1
+    t.script.push_back(Step{});                                                                         // h0+1
     t.script.push_back(fails(Outcome::Exception, kIllegalDataAddress, "illegal data address (0x02)"));  // h2+1
     const DeviceRead got = r.read(t, clock);
     CHECK(got.ok);
@@ -138,7 +138,8 @@ TEST(DeviceReader, exceptions_are_counted_per_code_and_other_blocks_still_read) 
 
 TEST(DeviceReader, gateway_exceptions_fail_the_poll_like_a_dead_device) {
     DeviceReader r(m, 9, 500, "device=d");
-    t.script.push_back(fails(Outcome::Exception, kGatewayTargetFailed, "gateway target device failed to respond (0x0B)"));
+    t.script.push_back(
+        fails(Outcome::Exception, kGatewayTargetFailed, "gateway target device failed to respond (0x0B)"));
     const DeviceRead got = r.read(t, clock);
     CHECK_FALSE(got.ok);
     CHECK(got.last == Outcome::Timeout);
@@ -157,4 +158,16 @@ TEST(DeviceReader, a_closed_line_fails_the_poll) {
     CHECK_FALSE(got.ok);
     CHECK(got.last == Outcome::Closed);
     STRCMP_CONTAINS("hung up", got.error.c_str());
+}
+
+TEST(DeviceReader, an_illegal_address_on_a_one_point_block_does_not_fall_back) {
+    Model one;
+    one.points = {point("arr", Table::Holding, 0, ValueType::Uint16)};
+    one.points[0].count = 4;
+    one.points[0].is_array = true;
+    DeviceReader r(one, 1, 500, "device=d");
+    t.script.push_back(fails(Outcome::Exception, kIllegalDataAddress, "illegal data address (0x02)"));
+    CHECK_FALSE(r.read(t, clock).ok);
+    CHECK_FALSE(r.single_reads());
+    STRCMP_EQUAL("read u1 h0+4", joined(t.log).c_str());
 }

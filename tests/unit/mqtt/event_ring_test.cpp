@@ -54,7 +54,7 @@ TEST(EventRing, a_full_ring_refuses_without_allocating_and_remembers_a_lost_stat
         CHECK(ring.push(raw(Event::Kind::Message, 3)));
     CHECK_FALSE(ring.push(raw(Event::Kind::ConnectionLost, 3)));
     current.clear();
-    CHECK(ring.take(3, current, stale));   // the owner hears that a state change was lost
+    CHECK(ring.take(3, current, stale));  // the owner hears that a state change was lost
     CHECK_FALSE(ring.take(3, current, stale));
 }
 

@@ -96,7 +96,9 @@ TEST(PahoClient, a_second_connect_silences_the_first_handle) {
         events.push_back(std::move(e));
     LONGS_EQUAL(1, events.size());
     CHECK(events[0].kind == Event::Kind::ConnectFailed);
+    CHECK(c.is_current(events[0]));
     c.disconnect();
+    CHECK_FALSE(c.is_current(events[0]));  // taken before the disconnect: stale now
     CHECK(c.drain_events().empty());
 }
 
@@ -107,4 +109,5 @@ TEST(PahoClient, a_failed_tls_connection_names_its_cause) {
     LONGS_EQUAL(1, events.size());
     CHECK(events[0].kind == Event::Kind::ConnectFailed);
     STRCMP_CONTAINS("Connection refused", events[0].reason.c_str());
+    CHECK_FALSE(events[0].reached_server);  // nothing there: the hub saw nothing
 }

@@ -264,11 +264,13 @@ TEST(StoreFaults, a_store_that_cannot_be_created_for_a_full_disk_starts_in_memor
     CHECK(s.memory_mode());
     s.append(rec("a", 1));
     LONGS_EQUAL(0, s.commit());
-    LONGS_EQUAL(1, s.fetch(all()).size());
+    const auto sent = s.fetch(all());
+    LONGS_EQUAL(1, sent.size());
     test::FaultVfs::fail_writes = 0;
     s.retry_now();
     LONGS_EQUAL(1, s.commit());
     CHECK_FALSE(s.memory_mode());
+    LONGS_EQUAL(sent[0].id, s.fetch(all())[0].id);  // the id it was sent with from memory
     store::SqliteStore again(cfg);  // on the file now
     LONGS_EQUAL(1, again.stats().records);
 }
