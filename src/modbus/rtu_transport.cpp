@@ -178,7 +178,7 @@ private:
         return parse_rtu_reply(frame, have, unit, block, out);
     }
 
-    Result line_lost(std::string why) {
+    Result line_lost(const std::string& why) {
         close();
         return Result{Outcome::Closed, 0, bus_.device + ": " + why};
     }

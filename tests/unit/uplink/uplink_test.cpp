@@ -317,7 +317,7 @@ TEST(Uplink, while_the_store_cannot_delete_the_backlog_waits_and_live_records_go
     settings.max_undeleted = 3;
     for (int i = 0; i < 10; ++i)
         store.add("m1", clock.wall_ms() - 3'600'000 + i);  // a backlog, an hour old
-    store.fail_writes = true;                                // a full disk
+    store.fail_writes = true;                              // a full disk
     make();
     connect();
     auto resumes = [this] {
