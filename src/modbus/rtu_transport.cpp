@@ -204,7 +204,7 @@ private:
         return Result{};
     }
 
-    Result line_lost(std::string why) {
+    Result line_lost(const std::string& why) {
         close();
         return Result{Outcome::Closed, 0, bus_.device + ": " + why};
     }

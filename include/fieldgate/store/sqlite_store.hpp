@@ -1,6 +1,4 @@
 #pragma once
-#include <sqlite3.h>
-
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -10,6 +8,8 @@
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/store/record.hpp"
 #include "fieldgate/util/log.hpp"
+
+struct sqlite3;  // <sqlite3.h> stays inside the store module (cmake/modules.cmake)
 
 namespace fieldgate::store {
 

@@ -18,8 +18,8 @@ struct JsonValue {
     std::int64_t i = 0;
     std::uint64_t u = 0;
     double d = 0;
-    std::string s;                                         ///< String (UTF-8)
-    std::vector<JsonValue> items;                          ///< Array
+    std::string s;                                           ///< String (UTF-8)
+    std::vector<JsonValue> items;                            ///< Array
     std::vector<std::pair<std::string, JsonValue>> members;  ///< Object, in document order
 
     bool is_number() const { return kind == Kind::Int || kind == Kind::Uint || kind == Kind::Double; }
