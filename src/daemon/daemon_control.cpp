@@ -61,7 +61,8 @@ std::string Daemon::Impl::handle_control(const std::string& request) {
         return compact(root);
     }
     Json::Value e(Json::objectValue);
-    e["error"] = "unknown request '" + request + "'; known: status, values DEVICE, dead-letters, write DEVICE POINT=VALUE..., write-result TOKEN";
+    e["error"] = "unknown request '" + request +
+                 "'; known: status, values DEVICE, dead-letters, write DEVICE POINT=VALUE..., write-result TOKEN";
     return compact(e);
 }
 

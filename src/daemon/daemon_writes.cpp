@@ -161,13 +161,14 @@ void Daemon::Impl::finish_write(modbus::WriteOutcome outcome) {
                                                 (written.empty() ? "; nothing written" : "")));
     const std::string data = outcome.code == 200 ? "{}" : written_json(written);
     if (p.control_token) {
-        control_results[p.control_token] = enos::service_reply(std::to_string(p.control_token), outcome.code, data,
-                                                               outcome.message);
+        control_results[p.control_token] =
+            enos::service_reply(std::to_string(p.control_token), outcome.code, data, outcome.message);
         while (control_results.size() > kControlResultsKept)
             control_results.erase(control_results.begin());
         return;
     }
-    if (uplink && !uplink->reply_service(p.reply_topic, enos::service_reply(p.request_id, outcome.code, data, outcome.message)))
+    if (uplink &&
+        !uplink->reply_service(p.reply_topic, enos::service_reply(p.request_id, outcome.code, data, outcome.message)))
         util::log_warning("write device=" + p.device + ": no connection to send the reply to cloud request " +
                           p.request_id + " (" + std::to_string(outcome.code) + ")");
 }

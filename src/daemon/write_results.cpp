@@ -32,7 +32,8 @@ std::vector<modbus::WriteOutcome> WriteResults::drain() {
     std::uint64_t count = 0;
     [[maybe_unused]] const auto n = read(event_fd_, &count, sizeof count);
     std::lock_guard<std::mutex> lock(mutex_);
-    std::vector<modbus::WriteOutcome> out(std::make_move_iterator(items_.begin()), std::make_move_iterator(items_.end()));
+    std::vector<modbus::WriteOutcome> out(std::make_move_iterator(items_.begin()),
+                                          std::make_move_iterator(items_.end()));
     items_.clear();
     return out;
 }

@@ -285,7 +285,8 @@ void BusPoller::perform(const WriteJob& job) {
     WriteOutcome out;
     out.token = job.token;
     out.device = job.device;
-    const auto d = std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == job.device; });
+    const auto d =
+        std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == job.device; });
     std::string line_error;
     if (d == devices_.end()) {
         out.code = 503;

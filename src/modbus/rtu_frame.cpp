@@ -134,10 +134,14 @@ void put16(std::vector<std::uint8_t>& out, unsigned v) {
 // The 16-bit field after the address that the device echoes: the value (FC5/FC6) or the count.
 unsigned echoed_field(std::uint8_t function, const EncodedWrite& data) {
     switch (function) {
-        case 5: return data.bits.at(0) ? 0xFF00U : 0x0000U;
-        case 6: return data.registers.at(0);
-        case 15: return static_cast<unsigned>(data.bits.size());
-        default: return static_cast<unsigned>(data.registers.size());
+        case 5:
+            return data.bits.at(0) ? 0xFF00U : 0x0000U;
+        case 6:
+            return data.registers.at(0);
+        case 15:
+            return static_cast<unsigned>(data.bits.size());
+        default:
+            return static_cast<unsigned>(data.registers.size());
     }
 }
 

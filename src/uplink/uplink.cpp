@@ -208,8 +208,7 @@ void Uplink::on_event(const mqtt::Event& event) {
             state_ = State::Subscribing;
             deadline_mono_ = clock_.mono_ms() + settings_.uplink.reply_timeout_ms;
             // Replies reach only a client that subscribed before it published (EnOS SDKs).
-            if (!client_.subscribe(subscriptions()))
-                connection_down("subscribe refused");
+            if (!client_.subscribe(subscriptions())) connection_down("subscribe refused");
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;

@@ -92,8 +92,8 @@ int send_requests(const std::string& broker_uri, std::istream& in, std::ostream&
             std::cerr << "fieldgate-cloud-sim: cannot publish to " << topic << "\n";
             return 1;
         }
-        const Event reply = wait_for(events, pending, Event::Type::Message, sent + std::chrono::milliseconds(timeout_ms),
-                                     reply_topic, id_of(payload));
+        const Event reply = wait_for(events, pending, Event::Type::Message,
+                                     sent + std::chrono::milliseconds(timeout_ms), reply_topic, id_of(payload));
         const auto took = std::chrono::duration<double, std::milli>(Clock::now() - sent).count();
         if (reply.type == Event::Type::Message) {
             record["reply"] = reply.payload;

@@ -242,8 +242,7 @@ int main(int argc, char** argv) {
         request = "write";
         for (std::size_t k = 1; k < words.size(); ++k)
             request += " " + words[k];
-    }
-    else {
+    } else {
         std::cerr << "fieldgatectl: unknown command\n" << kUsage;
         return 1;
     }

@@ -20,7 +20,8 @@ std::array<std::uint8_t, 6> rtu_read_request(std::uint8_t unit, const ReadBlock&
 
 /// Bytes the reply being received will have in all, once enough of it is there to tell:
 /// 0 while that is not known yet (fewer than 3 bytes). An exception reply is 5 bytes; a read
-/// reply 5 + its byte count; a write reply (FC5/6/15/16) 8. Works on any bytes (garbage gives some length; the CRC refuses it).
+/// reply 5 + its byte count; a write reply (FC5/6/15/16) 8. Works on any bytes (garbage gives some length; the CRC
+/// refuses it).
 std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length);
 
 /// Checks a complete reply frame (CRC included) to a read of `block` from `unit` and decodes it

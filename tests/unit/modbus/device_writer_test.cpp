@@ -32,8 +32,8 @@ Point point(const char* id, Table table, std::uint16_t address, ValueType type) 
 Model model() {
     Model m;
     m.name = "m";
-    m.points = {point("setpoint", Table::Holding, 10, ValueType::Float32), point("mode", Table::Holding, 20, ValueType::Uint16),
-                point("run", Table::Coil, 3, ValueType::Bool)};
+    m.points = {point("setpoint", Table::Holding, 10, ValueType::Float32),
+                point("mode", Table::Holding, 20, ValueType::Uint16), point("run", Table::Coil, 3, ValueType::Bool)};
     return m;
 }
 
@@ -68,7 +68,9 @@ std::string log_of(const FakeTransport& t) {
 TEST_GROUP(DeviceWriter) {
     Model m = model();
     FakeTransport t;
-    void setup() override { t.open_ = true; }
+    void setup() override {
+        t.open_ = true;
+    }
 };
 
 TEST(DeviceWriter, each_point_is_written_in_order_and_read_back) {

@@ -4,8 +4,8 @@
 
 #include <string>
 
-using fieldgate::util::JsonValue;
 using fieldgate::util::append_json;
+using fieldgate::util::JsonValue;
 using fieldgate::util::parse_json;
 using Kind = JsonValue::Kind;
 
@@ -89,8 +89,12 @@ TEST(JsonReader, only_one_strict_document_is_accepted) {
 }
 
 TEST(JsonReader, append_json_writes_back_what_was_read) {
-    const char* texts[] = {R"({"z":1,"a":[true,false,null],"v":{"value":21.53,"quality":0}})", "-9223372036854775808",
-                           "18446744073709551615", "123.456", "1e+300", R"("caf\u00e9 \"q\"")"};
+    const char* texts[] = {R"({"z":1,"a":[true,false,null],"v":{"value":21.53,"quality":0}})",
+                           "-9223372036854775808",
+                           "18446744073709551615",
+                           "123.456",
+                           "1e+300",
+                           R"("caf\u00e9 \"q\"")"};
     for (const char* t : texts) {
         std::string out;
         append_json(out, good(t));
