@@ -91,6 +91,7 @@ int Daemon::Impl::run() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP})
         check(sd_event_add_signal(event, nullptr, sig, &Impl::on_signal, this), "signal");
     check(sd_event_add_io(event, nullptr, queue.event_fd(), EPOLLIN, &Impl::on_readings, this), "readings");
+    check(sd_event_add_io(event, nullptr, write_results.event_fd(), EPOLLIN, &Impl::on_write_results, this), "writes");
     check(sd_event_add_io(event, nullptr, control->fd(), EPOLLIN, &Impl::on_control, this), "control socket");
     check(sd_event_add_time(event, &uplink_timer, CLOCK_MONOTONIC, 0, 1000, &Impl::on_uplink_timer, this),
           "uplink timer");

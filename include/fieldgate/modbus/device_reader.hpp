@@ -19,6 +19,7 @@ struct DeviceRead {
     Outcome last = Outcome::Ok;  ///< how the poll's last request ended (Closed: the line is gone)
     Measurepoints points;        ///< valid when ok
     std::string error;           ///< why a block or the poll failed (empty when every block was read)
+    std::vector<std::uint8_t> exceptions;  ///< exception codes received, one per refused request
     std::int64_t time_ms = 0;    ///< wall time of the first reply (acquisition time), else of the end
 };
 
