@@ -79,7 +79,7 @@ std::string ControlServer::error_reply(const std::string& message) {
 ControlServer::ControlServer(std::string path, Handler handler)
     : ControlServer(std::move(path), std::move(handler), Limits{}) {}
 
-ControlServer::ControlServer(std::string path, Handler handler, Limits limits)
+ControlServer::ControlServer(std::string path, Handler handler, const Limits& limits)
     : path_(std::move(path)), handler_(std::move(handler)), limits_(limits) {
     const sockaddr_un addr = address_of(path_);
     Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));

@@ -59,15 +59,20 @@ std::optional<LoginBatchReply> parse_login_batch_reply(std::string_view payload)
     r.code = root["code"].asInt();
     const Json::Value& data = root["data"];
     if (!data.isObject()) return r;
+    // An entry without string keys names no device we could match: it is skipped (asString()
+    // on an array or object would throw, found by the enos_reply fuzz target).
+    auto named = [](const Json::Value& e) {
+        return e.isObject() && e["productKey"].isString() && e["deviceKey"].isString();
+    };
     auto keys = [](const Json::Value& e) {
         return std::make_pair(e["productKey"].asString(), e["deviceKey"].asString());
     };
     if (data["loginedSubDevices"].isArray())
         for (const auto& e : data["loginedSubDevices"])
-            if (e.isObject()) r.logged_in.push_back(keys(e));
+            if (named(e)) r.logged_in.push_back(keys(e));
     if (data["failedSubDevices"].isArray())
         for (const auto& e : data["failedSubDevices"])
-            if (e.isObject()) r.failed.emplace_back(keys(e), e["code"].isInt() ? e["code"].asInt() : r.code);
+            if (named(e)) r.failed.emplace_back(keys(e), e["code"].isInt() ? e["code"].asInt() : r.code);
     return r;
 }
 

@@ -284,9 +284,9 @@ private:
             // the register can hold, and rounding it would write something else than was asked.
             if (std::fabs(raw - whole) > 1e-6 * std::max(1.0, std::fabs(whole))) {
                 if (p_.scale || p_.offset) {
-                    return fail(number_text(n.as_double()) + " is not a multiple of scale=" +
-                                number_text(p_.scale.value_or(1.0)) + " from offset=" +
-                                number_text(p_.offset.value_or(0.0)));
+                    return fail(number_text(n.as_double()) +
+                                " is not a multiple of scale=" + number_text(p_.scale.value_or(1.0)) +
+                                " from offset=" + number_text(p_.offset.value_or(0.0)));
                 }
                 return fail(number_text(n.d) + " is not a whole number; a " + type_name(t) + " point takes integers");
             }

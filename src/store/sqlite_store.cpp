@@ -153,14 +153,15 @@ void SqliteStore::close() {
 
 SqliteStore::Opened SqliteStore::open_file(std::string& why) {
     close();
-    const int rc = sqlite3_open_v2(cfg_.path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                   nullptr);
+    const int rc = sqlite3_open_v2(cfg_.path.c_str(), &db_,
+                                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
     if (db_) sqlite3_extended_result_codes(db_, 1);
     try {
         check(rc, db_, "open");
         sqlite3_busy_timeout(db_, 5000);
         exec(db_, "PRAGMA journal_mode=WAL");
-        exec(db_, cfg_.durability == config::Durability::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+        exec(db_,
+             cfg_.durability == config::Durability::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
         // A small page cache keeps the daemon's RSS low; the access pattern is append at one end
         // and read-delete at the other, which needs few hot pages.
         exec(db_, "PRAGMA cache_size=-1024");
@@ -170,14 +171,15 @@ SqliteStore::Opened SqliteStore::open_file(std::string& why) {
         const std::uint64_t wal_pages = std::clamp<std::uint64_t>(cfg_.max_bytes / 16 / 4096, 16, 1000);
         exec(db_, "PRAGMA wal_autocheckpoint=" + std::to_string(wal_pages));
         exec(db_, "PRAGMA journal_size_limit=" + std::to_string(wal_pages * 4096));
+        std::string verdict;
         {
             Stmt q(db_, "PRAGMA quick_check(1)");
-            const std::string verdict = q.step() ? q.text(0) : std::string("no answer");
-            if (verdict != "ok") {
-                why = "quick_check: " + verdict;
-                close();
-                return Opened::Damaged;
-            }
+            verdict = q.step() ? q.text(0) : std::string("no answer");
+        }  // finalized before close(): sqlite3_close refuses (and leaks the connection) while a statement is open
+        if (verdict != "ok") {
+            why = "quick_check: " + verdict;
+            close();
+            return Opened::Damaged;
         }
         exec(db_, kSchema);
         exec(db_, "PRAGMA user_version=" + std::to_string(kSchemaVersion));
@@ -250,10 +252,10 @@ void SqliteStore::prepare() {
         records_ = static_cast<std::uint64_t>(count.int64(0));
         bytes_ = static_cast<std::uint64_t>(count.int64(1));
     }
-    const std::int64_t next =
-        query_int(db_, "SELECT max(coalesce((SELECT max(id) FROM records), 0), "
-                       "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))") +
-        1;
+    const std::int64_t next = query_int(db_,
+                                        "SELECT max(coalesce((SELECT max(id) FROM records), 0), "
+                                        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'records'), 0))") +
+                              1;
     disk_next_id_ = next;
     next_id_ = std::max(next_id_, next);
 }
@@ -278,8 +280,12 @@ void SqliteStore::quarantine(const std::string& why) {
                 quarantined_ = moved;
                 return;
             }
-            throw StoreError("store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to " + base +
-                             suffix + ": " + std::strerror(err));
+            std::string msg = "store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to ";
+            msg += base;
+            msg += suffix;
+            msg += ": ";
+            msg += std::strerror(err);
+            throw StoreError(msg);
         }
         moved.push_back(base + suffix);
     }

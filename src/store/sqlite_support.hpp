@@ -51,8 +51,7 @@ public:
         return *this;
     }
     Stmt& bind(int col, std::string_view text) {
-        check(sqlite3_bind_text(s_.get(), col, text.data(), static_cast<int>(text.size()), SQLITE_STATIC), db_,
-              "bind");
+        check(sqlite3_bind_text(s_.get(), col, text.data(), static_cast<int>(text.size()), SQLITE_STATIC), db_, "bind");
         return *this;
     }
     /// True with a row to read, false at the end of the rows; throws on any error.

@@ -194,7 +194,7 @@ def flap_phase(args, rnd):
         env = dict(os.environ, NOTIFY_SOCKET=dog.path, WATCHDOG_USEC="2000000")
         if args.asan_build:
             # A small quarantine, so RSS measures fieldgated and not ASan's delayed frees.
-            env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1:quarantine_size_mb=1:malloc_context_size=5"
+            env["ASAN_OPTIONS"] = "detect_leaks=1:halt_on_error=1:quarantine_size_mb=1"
             env["UBSAN_OPTIONS"] = "halt_on_error=1:print_stacktrace=1"
         daemon = stack.push(h.Proc("fieldgated", [os.path.join(bin_dir, "fieldgated"), "-c", conf], wd, env=env))
         h.wait_until(lambda: dog.ready, 60, "READY=1")
@@ -221,14 +221,20 @@ def flap_phase(args, rnd):
         time.sleep(5)
         rss1 = rss_kb(daemon.proc.pid)
         final = h.assert_every_poll_delivered(conf, cloud, sim)
-        h.stop_cleanly(daemon)
+        stop_problem = None
+        try:
+            h.stop_cleanly(daemon)
+        except AssertionError as e:  # a sanitizer report (a leak) or an unclean exit: judged below
+            stop_problem = str(e)
+            print(stop_problem)
         dog.close()
         gap = dog.max_gap()
         out.update(seconds=args.flap_seconds, flaps=flaps, asan=bool(args.asan_build), rss_start_kb=rss0,
                    rss_end_kb=rss1, rss_growth_kb=rss1 - rss0, watchdog_pings=len(dog.pings),
                    watchdog_max_gap_s=round(gap, 3) if gap else None,
                    polls_ok=sum(d["polls_ok"] for d in final["devices"]),
-                   readings_dropped=final["store"]["readings_dropped"], connects=final["uplink"]["connects"])
+                   readings_dropped=final["store"]["readings_dropped"], connects=final["uplink"]["connects"],
+                   clean_stop=stop_problem is None)
     return out
 
 
@@ -264,6 +270,8 @@ def main():
             failures.append("watchdog gap %r s > WATCHDOG_USEC 2 s" % flap["watchdog_max_gap_s"])
         if flap["readings_dropped"]:
             failures.append("%d readings dropped" % flap["readings_dropped"])
+        if not flap["clean_stop"]:
+            failures.append("fieldgated did not stop cleanly (sanitizer report above)")
     print("fieldgate soak, %s UTC, seed %d" % (started, seed))
     if kill:
         print("  kills: %s" % json.dumps(kill))

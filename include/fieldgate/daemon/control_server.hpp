@@ -30,7 +30,7 @@ public:
     /// Binds `path` (mode 0660), replacing a stale socket file. Throws std::runtime_error when
     /// the path is held by a live server (another fieldgated) or cannot be bound.
     ControlServer(std::string path, Handler handler);
-    ControlServer(std::string path, Handler handler, Limits limits);
+    ControlServer(std::string path, Handler handler, const Limits& limits);
     ~ControlServer();
     ControlServer(const ControlServer&) = delete;
     ControlServer& operator=(const ControlServer&) = delete;

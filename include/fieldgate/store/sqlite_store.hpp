@@ -1,6 +1,4 @@
 #pragma once
-#include <sqlite3.h>
-
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -10,6 +8,8 @@
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/store/record.hpp"
 #include "fieldgate/util/log.hpp"
+
+struct sqlite3;  // <sqlite3.h> stays inside the store module (cmake/modules.cmake)
 
 namespace fieldgate::store {
 
@@ -98,8 +98,8 @@ private:
     sqlite3* db_ = nullptr;
     std::unique_ptr<Statements> st_;
     config::Store cfg_;
-    std::map<std::int64_t, NewRecord> pending_;  ///< by id, not yet committed
-    std::vector<DeadPending> pending_dead_;      ///< dead letters of uncommitted readings
+    std::map<std::int64_t, NewRecord> pending_;           ///< by id, not yet committed
+    std::vector<DeadPending> pending_dead_;               ///< dead letters of uncommitted readings
     std::map<std::string, std::uint64_t> unsaved_drops_;  ///< counted, not yet committed
     std::int64_t next_id_ = 1;
     std::int64_t disk_next_id_ = 1;  ///< the file's own next id, when last opened

@@ -18,8 +18,8 @@ struct JsonValue {
     std::int64_t i = 0;
     std::uint64_t u = 0;
     double d = 0;
-    std::string s;                                         ///< String (UTF-8)
-    std::vector<JsonValue> items;                          ///< Array
+    std::string s;                                           ///< String (UTF-8)
+    std::vector<JsonValue> items;                            ///< Array
     std::vector<std::pair<std::string, JsonValue>> members;  ///< Object, in document order
 
     bool is_number() const { return kind == Kind::Int || kind == Kind::Uint || kind == Kind::Double; }
@@ -32,5 +32,9 @@ struct JsonValue {
 /// nesting at most `max_depth` deep. Returns false with `error` set (with the byte offset) when
 /// the text is not such a document. Never throws on bad input; pure.
 bool parse_json(std::string_view text, JsonValue& out, std::string& error, int max_depth = 32);
+
+/// Appends `v` as compact JSON text: integers exact, doubles in the shortest form that reads
+/// back the same (std::to_chars), members in their order. The inverse of parse_json.
+void append_json(std::string& out, const JsonValue& v);
 
 }  // namespace fieldgate::util

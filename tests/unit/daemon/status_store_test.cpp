@@ -14,7 +14,9 @@ TEST_GROUP(StatusStore) {
     store::StoreStats st;
     uplink::UplinkStats up;
 
-    daemon::StatusInputs inputs() { return daemon::StatusInputs{cfg, registry, st, up, 1'000'000, 0, 0, {}, true, 0, {}, {}}; }
+    daemon::StatusInputs inputs() {
+        return daemon::StatusInputs{cfg, registry, st, up, 1'000'000, 0, 0, {}, true, 0, {}, {}};
+    }
 };
 
 TEST(StatusStore, a_healthy_store_is_on_disk_without_error_or_quarantine) {

@@ -26,7 +26,8 @@ TEST(ServiceRequest, topics_name_the_device_and_service) {
 
 TEST(ServiceRequest, a_set_keeps_its_points_in_the_order_given) {
     const auto r = parse_service_request(
-        Service::Set, R"({"id":"42","version":"1.0","method":"thing.service.measurepoint.set","params":{"z":1,"a":[1,2]}})");
+        Service::Set,
+        R"({"id":"42","version":"1.0","method":"thing.service.measurepoint.set","params":{"z":1,"a":[1,2]}})");
     LONGS_EQUAL(0, r.code);
     STRCMP_EQUAL("42", r.id.c_str());
     LONGS_EQUAL(2, r.params.members.size());
@@ -35,13 +36,19 @@ TEST(ServiceRequest, a_set_keeps_its_points_in_the_order_given) {
 }
 
 TEST(ServiceRequest, a_get_lists_point_ids) {
-    const auto r =
-        parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":["a","b"]})");
+    const auto r = parse_service_request(Service::Get,
+                                         R"({"id":"7","method":"thing.service.measurepoint.get","params":["a","b"]})");
     LONGS_EQUAL(0, r.code);
     LONGS_EQUAL(2, r.params.items.size());
-    LONGS_EQUAL(0, parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":[]})").code);
-    LONGS_EQUAL(1220, parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":[1]})").code);
-    LONGS_EQUAL(1220, parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":{}})").code);
+    LONGS_EQUAL(
+        0, parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":[]})")
+               .code);
+    LONGS_EQUAL(1220, parse_service_request(Service::Get,
+                                            R"({"id":"7","method":"thing.service.measurepoint.get","params":[1]})")
+                          .code);
+    LONGS_EQUAL(
+        1220, parse_service_request(Service::Get, R"({"id":"7","method":"thing.service.measurepoint.get","params":{}})")
+                  .code);
 }
 
 TEST(ServiceRequest, malformed_requests_are_refused_with_the_hubs_codes) {
@@ -65,7 +72,8 @@ TEST(ServiceRequest, malformed_requests_are_refused_with_the_hubs_codes) {
     LONGS_EQUAL(1220, r.code);
     r = parse_service_request(Service::Set, R"({"id":"9","method":"thing.service.measurepoint.set","params":[1]})");
     LONGS_EQUAL(1220, r.code);
-    r = parse_service_request(Service::Set, R"({"id":"9","method":"thing.service.measurepoint.set","params":{"a":1,"a":2}})");
+    r = parse_service_request(Service::Set,
+                              R"({"id":"9","method":"thing.service.measurepoint.set","params":{"a":1,"a":2}})");
     LONGS_EQUAL(1220, r.code);
     CHECK(r.message.find("given twice") != std::string::npos);
     r = parse_service_request(Service::Set, R"({"method":"thing.service.measurepoint.set","params":{"a":1}})");

@@ -12,8 +12,8 @@ using fieldgate::config::Point;
 using fieldgate::config::Table;
 using fieldgate::config::ValueType;
 using fieldgate::modbus::BlockData;
-using fieldgate::modbus::encode_measurepoints;
 using fieldgate::modbus::check_set_request;
+using fieldgate::modbus::encode_measurepoints;
 using fieldgate::modbus::encode_write;
 using fieldgate::modbus::EncodeResult;
 using fieldgate::modbus::plan_single_reads;
@@ -100,8 +100,7 @@ TEST(Encode, known_words_for_floats_and_16_bit_values) {
     STRCMP_EQUAL("FFF9", words(encode_write(point(ValueType::Int16), j("-7"))).c_str());
     STRCMP_EQUAL("F9FF", words(encode_write(point(ValueType::Int16, ByteOrder::BADC), j("-7"))).c_str());
     STRCMP_EQUAL("FFFF FFFF FFFF FFFF",
-                 words(encode_write(point(ValueType::Uint64), j("18446744073709551615")))
-                     .c_str());
+                 words(encode_write(point(ValueType::Uint64), j("18446744073709551615"))).c_str());
     STRCMP_EQUAL("8000 0000 0000 0000",
                  words(encode_write(point(ValueType::Int64), j("-9223372036854775808"))).c_str());
 }

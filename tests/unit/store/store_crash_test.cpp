@@ -160,11 +160,14 @@ void report(const char* setting, const Figures& f) {
 
 }  // namespace
 
-TEST_GROUP(StoreCrash) {
-    // Every cut makes the store log its failed commits: keep the output to the figures.
-    void setup() override { util::set_log_level(static_cast<util::Level>(0)); }
-    void teardown() override { util::set_log_level(util::Level::Info); }
-};
+TEST_GROUP(StoreCrash){// Every cut makes the store log its failed commits: keep the output to the figures.
+                       void setup() override{util::set_log_level(static_cast<util::Level>(0));
+}
+void teardown() override {
+    util::set_log_level(util::Level::Info);
+}
+}
+;
 
 TEST(StoreCrash, durability_full_loses_no_committed_reading) {
     const Figures f = run_cuts(config::Durability::Full, 20261130);

@@ -26,7 +26,8 @@ std::string make_temp_dir() {
 }
 
 store::NewRecord rec(const std::string& device, std::int64_t t, std::size_t pad = 0) {
-    return {device, t, "{\"time\":" + std::to_string(t) + ",\"measurepoints\":{\"v\":\"" + std::string(pad, 'x') + "\"}}"};
+    return {device, t,
+            "{\"time\":" + std::to_string(t) + ",\"measurepoints\":{\"v\":\"" + std::string(pad, 'x') + "\"}}"};
 }
 
 store::FetchRange all() {
@@ -271,7 +272,7 @@ TEST(StoreFaults, a_store_that_cannot_be_created_for_a_full_disk_starts_in_memor
     LONGS_EQUAL(1, s.commit());
     CHECK_FALSE(s.memory_mode());
     LONGS_EQUAL(sent[0].id, s.fetch(all())[0].id);  // the id it was sent with from memory
-    store::SqliteStore again(cfg);  // on the file now
+    store::SqliteStore again(cfg);                  // on the file now
     LONGS_EQUAL(1, again.stats().records);
 }
 
