@@ -20,6 +20,11 @@ def libfaketime():
 
 
 def main():
+    if os.environ.get("FG_WRAP"):
+        # make check-cross: libfaketime and the timerfd shim would have to be the target's, preloaded
+        # into the emulated daemon; the library root does not carry libfaketime yet.
+        print("SKIPPED: libfaketime for the target architecture is not in the cross library root")
+        raise SystemExit(77)
     with Workdir("fg-noclock-") as wd, Stack() as stack:
         broker = stack.push(Mosquitto(wd).start())
         sim = stack.push(ModbusSim.from_devices(wd, [("meter1", -1, 1, 1)]))

@@ -41,6 +41,17 @@ def port_open(port, host="127.0.0.1"):
         return False
 
 
+def emulated(argv):
+    """Under FG_WRAP (make check-cross), a program of BIN started directly runs under qemu-user,
+    and the simulators are the native ones of FG_TOOLS_BIN."""
+    if not WRAP or not argv or os.path.dirname(os.path.abspath(argv[0])) != os.path.abspath(BIN):
+        return argv
+    name = os.path.basename(argv[0])
+    if name.startswith("fieldgate-") and name.endswith("-sim"):
+        return [os.path.join(TOOLS_BIN, name)] + list(argv[1:])
+    return WRAP + list(argv)
+
+
 def wait_until(predicate, timeout, what, interval=0.05):
     """Polls predicate() until it returns a truthy value; raises AssertionError after timeout s."""
     timeout *= SLOW
@@ -95,6 +106,7 @@ class Proc:
         self.log_path = os.path.join(workdir, name + ".log")
         self._log = open(self.log_path, "ab")
         self._log_start = self._log.tell()  # a restarted program appends: judge only this run
+        argv = emulated(argv)
         self.proc = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      env=env, start_new_session=True)
         _SERIAL[0] += 1
@@ -322,7 +334,7 @@ class RtuSim:
     """fieldgate-modbus-sim serving RTU slaves on one end of a SerialPair."""
 
     def __init__(self, workdir, path, units="1", extra=(), name="modbus-sim-rtu"):
-        self.proc = Proc(name, [os.path.join(BIN, "fieldgate-modbus-sim"), "--rtu", path, "--units", units]
+        self.proc = Proc(name, [os.path.join(TOOLS_BIN, "fieldgate-modbus-sim"), "--rtu", path, "--units", units]
                          + list(extra), workdir)
         wait_until(lambda: "serving RTU on" in self.proc.log() or not self.proc.alive(), 10,
                    "the Modbus simulator on " + path)
