@@ -22,7 +22,7 @@ DEPS := check
 DEB_ENV :=
 endif
 
-.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross fuzz soak soak-vfs
+.PHONY: all deps configure check unit demo bench footprint drain acquisition lint clean sanitize deb check-cross fuzz soak soak-vfs writes
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -56,7 +56,10 @@ drain: all
 acquisition: all
 	@python3 bench/acquisition --build $(BUILD)
 
-bench: footprint drain acquisition
+writes: all
+	@python3 bench/writes --build $(BUILD)
+
+bench: footprint drain acquisition writes
 
 # The Debian packages fieldgate and fieldgate-tools, in $(BUILD)/: for this machine, or with
 # ARCH=arm64|armhf for the ARM gateways. lintian must find no error and no warning.

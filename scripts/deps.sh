@@ -34,26 +34,34 @@ esac
 # into the machine's multiarch /usr/lib/<triplet>: multiarch co-installation needs the :<arch>
 # packages at exactly the native version, and mirrors whose per-architecture indexes are out
 # of step (security updates reach armhf later) would make apt downgrade or remove native -dev
-# packages. The root holds the packages' files plus a small dpkg database (var/lib/dpkg: status,
-# file lists, shlibs and symbols) so that dpkg-shlibdeps --admindir computes the dependencies of
-# the cross-built programs exactly as on the target. qemu-user runs the programs with -L SYSROOT.
+# packages. apt runs for the target with its own state in SYSROOT/.apt (the machine's sources
+# and keys, APT::Architecture=<arch>), so the machine's dpkg architectures and package lists stay
+# as they are: a foreign index that fails to download cannot break anyone's `apt-get update`.
+# The root holds the packages' files plus a small dpkg database (var/lib/dpkg: status, file
+# lists, shlibs and symbols) so that dpkg-shlibdeps computes the dependencies of the cross-built
+# programs exactly as on the target. qemu-user runs the programs with -L SYSROOT.
 cross_sysroot() {
   stamp="$sysroot/.fieldgate-sysroot"
-  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "2 $arch $cross_libs" ] && return 0
-  if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
-    dpkg --add-architecture "$arch"
-    apt-get update -q >/dev/null || true
-  fi
-  apt-cache show "libc6:$arch" >/dev/null 2>&1 || apt-get update -q >/dev/null || true
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "3 $arch $cross_libs" ] && return 0
   rm -rf "$sysroot"
-  mkdir -p "$sysroot/var/lib/dpkg/info" "$sysroot/.debs"
+  mkdir -p "$sysroot/var/lib/dpkg/info" "$sysroot/.debs" "$sysroot/.apt/lists/partial" \
+    "$sysroot/.apt/cache/archives/partial"
+  : >"$sysroot/.apt/status"
+  set -- -o "APT::Architecture=$arch" -o "APT::Architectures::=$arch" \
+    -o "Dir::State::Lists=$sysroot/.apt/lists" -o "Dir::State::status=$sysroot/.apt/status" \
+    -o "Dir::Cache=$sysroot/.apt/cache" -o "APT::Sandbox::User=root"
+  # A mirror caught mid-sync fails one index; what did download is used (the closure check below
+  # says when something needed is missing).
+  apt-get "$@" -q update >/dev/null || echo "apt-get update for $arch: some indexes failed, going on" >&2
   # The libraries and everything they depend on, for the target only; compilers' own -dev
   # packages (libc headers, kernel headers) come from the cross toolchain instead.
-  pkgs=$(for p in $cross_libs; do echo "$p:$arch"; done)
-  closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
-      --no-replaces --no-enhances $pkgs | grep -E "^[a-z0-9][a-z0-9.+-]*:$arch\$" | sort -u |
-    grep -vE "^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|libc-dev-bin|rpcsvc-proto|gcc-[0-9]+-base):")
-  (cd "$sysroot/.debs" && apt-get download -q $closure >/dev/null)
+  closure=$(apt-cache "$@" depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+      --no-replaces --no-enhances $cross_libs | grep -E "^[a-z0-9][a-z0-9.+-]*\$" | sort -u |
+    grep -vE "^(libc6-dev|linux-libc-dev|libcrypt-dev|libnsl-dev|libtirpc-dev|libc-dev-bin|rpcsvc-proto|gcc-[0-9]+-base|libtirpc-common)\$")
+  for p in $cross_libs; do
+    echo "$closure" | grep -qx "$p" || { echo "no $p for $arch in the package lists" >&2; exit 1; }
+  done
+  (cd "$sysroot/.debs" && apt-get "$@" download -q $closure >/dev/null)
   : >"$sysroot/var/lib/dpkg/status"
   echo 1 >"$sysroot/var/lib/dpkg/info/format"  # info files named <package>:<arch>.*
   for deb in "$sysroot"/.debs/*.deb; do
@@ -77,7 +85,8 @@ cross_sysroot() {
     case "$t" in /*) ln -sfn "$sysroot$t" "$l" ;; esac
   done
   rm -rf "$sysroot/.debs"
-  echo "2 $arch $cross_libs" >"$stamp"
+  rm -rf "$sysroot/.apt"
+  echo "3 $arch $cross_libs" >"$stamp"
 }
 
 missing=""

@@ -419,6 +419,7 @@ DeviceSource read_device(Fields& f, Device& d) {
     std::int64_t timeout = 0;
     if (f.duration("timeout", timeout, 10, kMinute)) d.timeout_ms = timeout;
     f.duration("probe_max", d.probe_max_ms, kSecond, kDay);
+    f.duration("write_interval", d.write_interval_ms, 0, kHour);
     return src;
 }
 

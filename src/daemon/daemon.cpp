@@ -4,8 +4,11 @@
 
 #include <systemd/sd-daemon.h>
 
+#include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <system_error>
 
 #include "daemon_impl.hpp"
 #include "fieldgate/util/log.hpp"
@@ -13,6 +16,7 @@
 namespace fieldgate::daemon {
 
 Daemon::Impl::~Impl() {
+    disarm_stop_deadline();
     mqtt_source = sd_event_source_unref(mqtt_source);
     uplink_timer = sd_event_source_unref(uplink_timer);
     commit_timer = sd_event_source_unref(commit_timer);
@@ -21,6 +25,32 @@ Daemon::Impl::~Impl() {
 
 void Daemon::Impl::check(int rc, const char* what) {
     if (rc < 0) throw std::runtime_error(std::string("event loop: ") + what + ": " + std::strerror(-rc));
+}
+
+void Daemon::Impl::arm_stop_deadline() {
+    if (stop_guard.joinable()) return;
+    try {
+        stop_guard = std::thread([this] {
+            std::unique_lock<std::mutex> lock(stop_mutex);
+            if (stop_cv.wait_for(lock, std::chrono::milliseconds(kStopDeadlineMs), [this] { return stop_done; }))
+                return;
+            // What was read was committed first; the store's WAL keeps every commit that landed.
+            util::log_error("stop: still not stopped " + std::to_string(kStopDeadlineMs) +
+                            " ms after the signal (a bus thread does not return); exiting anyway");
+            std::_Exit(kExitRuntime);
+        });
+    } catch (const std::system_error& e) {
+        util::log_warning(std::string("stop: no deadline thread: ") + e.what());
+    }
+}
+
+void Daemon::Impl::disarm_stop_deadline() {
+    {
+        std::lock_guard<std::mutex> lock(stop_mutex);
+        stop_done = true;
+    }
+    stop_cv.notify_all();
+    if (stop_guard.joinable()) stop_guard.join();
 }
 
 // sd-event trampolines: nothing may throw out of them.
@@ -40,6 +70,7 @@ int Daemon::Impl::on_signal(sd_event_source*, const signalfd_siginfo* si, void* 
     }
     util::log_notice(std::string("stopping on ") + strsignal(static_cast<int>(si->ssi_signo)));
     sd_notify(0, "STOPPING=1");
+    self->arm_stop_deadline();
     sd_event_exit(self->event, 0);
     return 0;
 }
@@ -60,6 +91,7 @@ int Daemon::Impl::run() {
     for (int sig : {SIGTERM, SIGINT, SIGHUP})
         check(sd_event_add_signal(event, nullptr, sig, &Impl::on_signal, this), "signal");
     check(sd_event_add_io(event, nullptr, queue.event_fd(), EPOLLIN, &Impl::on_readings, this), "readings");
+    check(sd_event_add_io(event, nullptr, write_results.event_fd(), EPOLLIN, &Impl::on_write_results, this), "writes");
     check(sd_event_add_io(event, nullptr, control->fd(), EPOLLIN, &Impl::on_control, this), "control socket");
     check(sd_event_add_time(event, &uplink_timer, CLOCK_MONOTONIC, 0, 1000, &Impl::on_uplink_timer, this),
           "uplink timer");
@@ -103,6 +135,7 @@ int Daemon::Impl::run() {
                      std::to_string(readings_total) + " readings taken since start)");
     control.reset();
     store.reset();
+    disarm_stop_deadline();
     return exit_code;
 }
 

@@ -37,6 +37,7 @@ uplink::Settings Daemon::Impl::uplink_settings() const {
 void Daemon::Impl::start_uplink() {
     mqtt = std::make_unique<mqtt::PahoClient>(cfg->mqtt.uri);
     uplink = std::make_unique<uplink::Uplink>(uplink_settings(), *mqtt, *store, clock, std::random_device{}());
+    uplink->set_service_handler(this);
     check(sd_event_add_io(event, &mqtt_source, mqtt->event_fd(), EPOLLIN, &Impl::on_mqtt, this), "mqtt events");
     uplink->start();
     rearm_uplink();
@@ -59,6 +60,7 @@ void Daemon::Impl::start_pollers(const config::Config* previous) {
 
     for (const auto& group : modbus::group_buses(*cfg)) {
         pollers.push_back(std::make_unique<modbus::BusPoller>(*cfg, group, queue));
+        pollers.back()->set_write_sink(&write_results);
         std::vector<std::size_t> devices;  // one thread polls them one at a time
         for (const auto& line : group.lines)
             devices.insert(devices.end(), line.second.begin(), line.second.end());

@@ -41,6 +41,8 @@ std::string Daemon::Impl::handle_control(const std::string& request) {
         e["error"] = "no device named '" + name + "'";
         return compact(e);
     }
+    if (request.rfind("write ", 0) == 0) return handle_write_request(request.substr(6));
+    if (request.rfind("write-result ", 0) == 0) return handle_write_result(request.substr(13));
     if (request == "dead-letters") {
         Json::Value list(Json::arrayValue);
         for (const auto& d : store->dead_letters(1000)) {
@@ -59,7 +61,8 @@ std::string Daemon::Impl::handle_control(const std::string& request) {
         return compact(root);
     }
     Json::Value e(Json::objectValue);
-    e["error"] = "unknown request '" + request + "'; known: status, values DEVICE, dead-letters";
+    e["error"] = "unknown request '" + request +
+                 "'; known: status, values DEVICE, dead-letters, write DEVICE POINT=VALUE..., write-result TOKEN";
     return compact(e);
 }
 

@@ -7,15 +7,19 @@
 //   daemon_uplink.cpp  MQTT events and the uplink timer
 //   daemon_notify.cpp  sd_notify STATUS=, the summary log line, the watchdog
 //   daemon_control.cpp the control socket's requests
+//   daemon_writes.cpp  measurepoint set/get from the cloud and fieldgatectl write
 #include <sys/signalfd.h>
 #include <systemd/sd-event.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
@@ -25,12 +29,14 @@
 #include "fieldgate/daemon/registry.hpp"
 #include "fieldgate/daemon/status.hpp"
 #include "fieldgate/daemon/watchdog.hpp"
+#include "fieldgate/daemon/write_results.hpp"
 #include "fieldgate/modbus/bus_poller.hpp"
 #include "fieldgate/mqtt/paho_client.hpp"
 #include "fieldgate/store/sqlite_store.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 #include "fieldgate/util/clock.hpp"
 #include "fieldgate/util/log.hpp"
+#include "fieldgate/util/json_reader.hpp"
 
 namespace fieldgate::daemon {
 
@@ -39,6 +45,8 @@ inline constexpr std::uint64_t kStatusEveryUs = 5'000'000;
 // max_age is counted in days: a sweep every few minutes is exact enough and costs one scan.
 inline constexpr std::uint64_t kExpireEveryUs = 300'000'000;
 inline constexpr std::int64_t kSummaryEveryMs = 60'000;
+// After SIGTERM/SIGINT the process is gone within this long, whatever happens (DESIGN.md: 5 s).
+inline constexpr std::int64_t kStopDeadlineMs = 4'500;
 // Readings taken while the wall clock is not set wait in memory for it (DESIGN.md "No clock"):
 // at most this many, about a day of 1 s polls of one device; beyond, the oldest are dropped.
 inline constexpr std::size_t kMaxUnstamped = 100'000;
@@ -47,7 +55,7 @@ inline std::uint64_t usec_of_ms(std::int64_t ms) {
     return static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms)) * 1000;
 }
 
-struct Daemon::Impl {
+struct Daemon::Impl final : uplink::ServiceHandler {
     std::string config_path;
     std::unique_ptr<config::Config> cfg;
     util::SystemClock clock;
@@ -74,6 +82,15 @@ struct Daemon::Impl {
     std::uint64_t delivered_at_summary = 0;
     std::uint64_t readings_at_summary = 0;
     int exit_code = kExitOk;
+
+    // The last resort of "exit within 5 s" (DESIGN.md "Stop"): a bus thread that does not stop
+    // (a driver stuck in a write) must not hold the process past systemd's patience.
+    std::mutex stop_mutex;
+    std::condition_variable stop_cv;
+    bool stop_done = false;
+    std::thread stop_guard;
+    void arm_stop_deadline();
+    void disarm_stop_deadline();
 
     /// A reading taken while the wall clock was not set: it keeps its monotonic time.
     struct Unstamped {
@@ -134,6 +151,34 @@ struct Daemon::Impl {
     void warn_about_watchdog() const;
     static int on_status_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
     static int on_watchdog_timer(sd_event_source* s, std::uint64_t, void* ud) noexcept;
+
+    // daemon_writes.cpp
+    /// A write on its way: who asked (a cloud request or a fieldgatectl token) and what.
+    struct PendingWrite {
+        std::string device;  ///< by name: a reload may renumber the devices meanwhile
+        std::string reply_topic;
+        std::string request_id;
+        std::uint64_t control_token = 0;  ///< non-zero: fieldgatectl asked
+        std::map<std::size_t, std::string> point_ids;  ///< the job's point indexes, by name
+        std::string summary;                           ///< "sp=21.5 mode=3" for the log
+    };
+    struct WriteStart {
+        int code = 0;  ///< 0 started; else refused (400, 503) and nothing was written
+        std::string message;
+    };
+    WriteResults write_results;
+    std::map<std::uint64_t, PendingWrite> pending_writes;  ///< by job token
+    std::map<std::string, std::int64_t> last_write_mono;   ///< by device name
+    std::map<std::uint64_t, std::string> control_results;  ///< finished fieldgatectl writes, by token
+    std::uint64_t next_write_token = 1;
+
+    void on_service_request(const enos::ServiceTopic& topic, const std::string& reply_topic,
+                            enos::ServiceRequest request) override;
+    WriteStart start_write(std::size_t device, const util::JsonValue& params, PendingWrite origin, std::uint64_t token);
+    void finish_write(modbus::WriteOutcome outcome);
+    std::string handle_write_request(const std::string& args);
+    std::string handle_write_result(const std::string& args);
+    static int on_write_results(sd_event_source*, int, std::uint32_t, void* ud) noexcept;
 
     // daemon_control.cpp
     std::string handle_control(const std::string& request);

@@ -83,7 +83,11 @@ void Daemon::Impl::dead_letter_unstamped() {
             ids.push_back(rec.id);
         range.after_id = batch.back().id;
     }
-    store->dead_letter(ids, "no_clock", 0);
+    if (!store->dead_letter(ids, "no_clock", 0)) {
+        util::log_error(std::to_string(ids.size()) +
+                        " readings taken without a wall clock could not be moved to the dead letters");
+        return;
+    }
     util::log_warning(std::to_string(ids.size()) +
                       " readings taken while the wall clock was not set moved to the dead letters (no_clock)");
 }

@@ -9,6 +9,8 @@ void DeviceRegistry::update(const modbus::Reading& r) {
     DeviceStatus& d = devices_[r.device];
     d.online = r.online;
     d.non_finite += r.non_finite;
+    for (const auto code : r.exceptions)
+        ++d.exceptions[code];
     if (r.ok) {
         ++d.polls_ok;
         d.last_good_poll_ms = r.time_ms;

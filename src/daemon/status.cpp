@@ -1,5 +1,7 @@
 #include "fieldgate/daemon/status.hpp"
 
+#include <cstdio>
+
 #include "fieldgate/util/units.hpp"
 
 namespace fieldgate::daemon {
@@ -47,6 +49,13 @@ Json::Value status_json(const StatusInputs& in) {
         j["interval_ms"] = i64(d.interval_ms);
         j["last_error"] = s.last_error;
         j["non_finite_points"] = u64(s.non_finite);
+        Json::Value exceptions(Json::objectValue);  // Modbus exception replies by code, "0x02": n
+        for (const auto& [code, n] : s.exceptions) {
+            char key[8];
+            std::snprintf(key, sizeof key, "0x%02X", static_cast<unsigned>(code));
+            exceptions[key] = u64(n);
+        }
+        j["modbus_exceptions"] = exceptions;
         devices.append(j);
     }
     root["devices"] = devices;

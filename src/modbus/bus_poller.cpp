@@ -137,6 +137,40 @@ void BusPoller::stop() {
         pthread_join(thread_, nullptr);
         running_ = false;
     }
+    std::deque<WriteJob> left;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        left.swap(writes_);
+    }
+    for (const auto& job : left) {
+        WriteOutcome o;
+        o.token = job.token;
+        o.device = job.device;
+        o.code = 503;
+        o.message = "the gateway is stopping; nothing was written";
+        if (write_sink_) write_sink_->write_done(std::move(o));
+    }
+}
+
+void BusPoller::submit_write(WriteJob job) {
+    bool queued = false;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!stop_ && write_sink_) {
+            writes_.push_back(std::move(job));
+            queued = true;
+        }
+    }
+    if (queued) {
+        wake_.notify_all();
+        return;
+    }
+    WriteOutcome o;  // `job` was not moved from
+    o.token = job.token;
+    o.device = job.device;
+    o.code = 503;
+    o.message = "the bus is stopping; nothing was written";
+    if (write_sink_) write_sink_->write_done(std::move(o));
 }
 
 void* BusPoller::thread_main(void* self) noexcept {
@@ -164,6 +198,15 @@ void BusPoller::serve_due_device() {
     while (!stop_) {
         const std::int64_t now = clock.mono_ms();
         heartbeat_ = now;
+        if (!writes_.empty()) {
+            // A write goes before the next poll of its bus, so it never waits a whole cycle.
+            const WriteJob job = std::move(writes_.front());
+            writes_.pop_front();
+            lock.unlock();
+            perform(job);
+            lock.lock();
+            continue;
+        }
         auto next = std::min_element(devices_.begin(), devices_.end(), [](const DeviceState& a, const DeviceState& b) {
             return a.due_mono < b.due_mono;
         });
@@ -221,6 +264,7 @@ void BusPoller::poll(DeviceState& d) {
             reading.measurepoints = std::move(r.points.json);
             reading.non_finite = r.points.non_finite;
         }
+        reading.exceptions = std::move(r.exceptions);
         reading.error = std::move(r.error);
         if (r.last == Outcome::Closed && !line.transport->is_open()) line.error = reading.error;
     } else {
@@ -234,6 +278,32 @@ void BusPoller::poll(DeviceState& d) {
     heartbeat_ = now;
     log_outcome(d, reading, changed, now);
     sink_.push(std::move(reading));
+}
+
+void BusPoller::perform(const WriteJob& job) {
+    const util::SystemClock clock;
+    WriteOutcome out;
+    out.token = job.token;
+    out.device = job.device;
+    const auto d =
+        std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == job.device; });
+    std::string line_error;
+    if (d == devices_.end()) {
+        out.code = 503;
+        out.message = "the device is not polled by " + name_;
+    } else if (const Outcome line = line_ready(lines_[d->line], clock.mono_ms(), line_error); line != Outcome::Ok) {
+        out.code = 503;
+        out.message = line == Outcome::Stopped ? "the gateway is stopping" : "the line is closed: " + line_error;
+    } else {
+        out = perform_writes(*lines_[d->line].transport, cfg_.model_of(*d->device), d->device->unit_id,
+                             cfg_.timeout_of(*d->device), job);
+    }
+    heartbeat_ = clock.mono_ms();
+    write_sink_->write_done(std::move(out));
+}
+
+bool BusPoller::serves(std::size_t device) const {
+    return std::any_of(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == device; });
 }
 
 void BusPoller::schedule(DeviceState& d, bool ok, std::int64_t due, bool& changed) {

@@ -19,6 +19,7 @@ DeviceRead DeviceReader::read(ModbusTransport& transport, const util::Clock& clo
     // At most two passes: the merged plan, then (after an illegal address) point by point.
     while (read_blocks(transport, clock, out) == Pass::Again) {
         out = DeviceRead{};
+        out.exceptions.push_back(kIllegalDataAddress);  // the merged read the fall-back replaced
     }
     if (out.time_ms == 0) out.time_ms = clock.wall_ms();
     const bool line_ok = out.last == Outcome::Ok || out.last == Outcome::Exception;
@@ -64,6 +65,7 @@ bool DeviceReader::on_block_failure(ModbusTransport& transport, const ReadBlock&
     switch (r.outcome) {
         case Outcome::Exception: {
             const std::uint64_t n = ++exceptions_[r.exception];
+            out.exceptions.push_back(r.exception);
             out.error = at + "Modbus exception " + r.detail;
             if (exception_log_.allow(now_mono)) {
                 const auto held = exception_log_.suppressed();

@@ -78,6 +78,8 @@ std::array<std::uint8_t, 6> rtu_read_request(std::uint8_t unit, const ReadBlock&
 std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length) {
     if (length < 2) return 0;
     if (data[1] & 0x80) return 5;  // unit, function|0x80, code, CRC
+    const std::uint8_t f = data[1];
+    if (f == 5 || f == 6 || f == 15 || f == 16) return 8;  // unit, function, address, value/count, CRC
     if (length < 3) return 0;
     return 5 + std::size_t{data[2]};  // unit, function, byte count, data, CRC
 }
@@ -114,6 +116,77 @@ Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_
         for (std::size_t i = 0; i < block.count; ++i)
             out.registers[i] = static_cast<std::uint16_t>((p[2 * i] << 8) | p[2 * i + 1]);
     }
+    return Result{};
+}
+
+namespace {
+
+std::uint8_t write_function(config::Table table, const EncodedWrite& data) {
+    if (table == config::Table::Coil) return data.bits.size() == 1 ? 5 : 15;
+    return data.registers.size() == 1 ? 6 : 16;
+}
+
+void put16(std::vector<std::uint8_t>& out, unsigned v) {
+    out.push_back(static_cast<std::uint8_t>((v >> 8) & 0xFF));
+    out.push_back(static_cast<std::uint8_t>(v & 0xFF));
+}
+
+// The 16-bit field after the address that the device echoes: the value (FC5/FC6) or the count.
+unsigned echoed_field(std::uint8_t function, const EncodedWrite& data) {
+    switch (function) {
+        case 5:
+            return data.bits.at(0) ? 0xFF00U : 0x0000U;
+        case 6:
+            return data.registers.at(0);
+        case 15:
+            return static_cast<unsigned>(data.bits.size());
+        default:
+            return static_cast<unsigned>(data.registers.size());
+    }
+}
+
+}  // namespace
+
+std::vector<std::uint8_t> rtu_write_request(std::uint8_t unit, config::Table table, std::uint16_t address,
+                                            const EncodedWrite& data) {
+    const std::uint8_t f = write_function(table, data);
+    std::vector<std::uint8_t> out{unit, f};
+    put16(out, address);
+    if (f == 5 || f == 6) {
+        put16(out, echoed_field(f, data));
+        return out;
+    }
+    if (f == 15) {
+        put16(out, static_cast<unsigned>(data.bits.size()));
+        const std::size_t bytes = (data.bits.size() + 7) / 8;
+        out.push_back(static_cast<std::uint8_t>(bytes));
+        std::vector<std::uint8_t> packed(bytes, 0);
+        for (std::size_t i = 0; i < data.bits.size(); ++i)
+            if (data.bits[i]) packed[i / 8] = static_cast<std::uint8_t>(packed[i / 8] | (1U << (i % 8)));
+        out.insert(out.end(), packed.begin(), packed.end());
+        return out;
+    }
+    put16(out, static_cast<unsigned>(data.registers.size()));
+    out.push_back(static_cast<std::uint8_t>(data.registers.size() * 2));
+    for (auto w : data.registers)
+        put16(out, w);
+    return out;
+}
+
+Result parse_rtu_write_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, config::Table table,
+                             std::uint16_t address, const EncodedWrite& written) {
+    const std::size_t expected = rtu_expected_length(data, length);
+    if (expected == 0 || length < expected) return garbled("short frame (" + std::to_string(length) + " bytes)");
+    const std::uint16_t crc = rtu_crc(data, expected - 2);
+    if (data[expected - 2] != (crc & 0xFF) || data[expected - 1] != (crc >> 8)) return garbled("CRC error");
+    if (data[0] != unit) return garbled("reply from unit " + std::to_string(data[0]));
+    const std::uint8_t f = write_function(table, written);
+    if ((data[1] & 0x7F) != f) return garbled("reply to function " + std::to_string(data[1] & 0x7F));
+    if (data[1] & 0x80) return Result{Outcome::Exception, data[2], exception_name(data[2])};
+    const unsigned echoed_address = (unsigned{data[2]} << 8) | data[3];
+    const unsigned echoed = (unsigned{data[4]} << 8) | data[5];
+    if (echoed_address != address || echoed != echoed_field(f, written))
+        return garbled("the device echoed another address or value");
     return Result{};
 }
 

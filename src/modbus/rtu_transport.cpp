@@ -86,6 +86,22 @@ public:
         return receive(unit, block, timeout_ms, out);
     }
 
+    Result write(std::uint8_t unit, config::Table table, std::uint16_t address, const EncodedWrite& data,
+                 std::int64_t timeout_ms) override {
+        if (stop_.raised()) return stopped();
+        if (!ctx_) return Result{Outcome::Closed, 0, "not open"};
+        if (!wait_frame_gap()) return stopped();
+        ::tcflush(fd_, TCIFLUSH);
+        const auto request = rtu_write_request(unit, table, address, data);
+        if (modbus_send_raw_request(ctx_.get(), request.data(), static_cast<int>(request.size())) < 0)
+            return line_lost(std::string("write failed: ") + modbus_strerror(errno));
+        std::uint8_t frame[MODBUS_RTU_MAX_ADU_LENGTH];
+        std::size_t have = 0;
+        const Result r = receive_frame(timeout_ms, frame, have);
+        if (!r.ok()) return r;
+        return parse_rtu_write_reply(frame, have, unit, table, address, data);
+    }
+
     void flush() override {
         if (!ctx_) return;
         // Wait for the line to fall silent (a slave still sending the rest of a long frame),
@@ -153,11 +169,21 @@ private:
     Result receive(std::uint8_t unit, const ReadBlock& block, std::int64_t timeout_ms, BlockData& out) {
         std::uint8_t frame[MODBUS_RTU_MAX_ADU_LENGTH];
         std::size_t have = 0;
+        const Result r = receive_frame(timeout_ms, frame, have);
+        if (!r.ok()) return r;
+        return parse_rtu_reply(frame, have, unit, block, out);
+    }
+
+    /// Reads one reply frame into `frame` (MODBUS_RTU_MAX_ADU_LENGTH bytes): Ok with `have`
+    /// bytes (possibly short: the parser says so), or Timeout, Stopped, Closed.
+    Result receive_frame(std::int64_t timeout_ms, std::uint8_t* frame, std::size_t& have) {
+        constexpr std::size_t kFrameBytes = MODBUS_RTU_MAX_ADU_LENGTH;
+        have = 0;
         const std::int64_t deadline = mono_now_ms() + timeout_ms;
         for (;;) {
             const std::size_t expected = rtu_expected_length(frame, have);
             if (expected != 0 && have >= expected) break;
-            if (have == sizeof frame) break;
+            if (have == kFrameBytes) break;
             const std::int64_t now = mono_now_ms();
             const std::int64_t wait = have == 0 ? deadline - now : byte_gap_ms_;
             const int ready = wait > 0 ? wait_readable(wait) : 0;
@@ -168,14 +194,14 @@ private:
                 if (have == 0) return Result{Outcome::Timeout, 0, "timeout"};
                 break;  // the frame ended early: parse_rtu_reply says short
             }
-            const auto n = ::read(fd_, frame + have, sizeof frame - have);
+            const auto n = ::read(fd_, frame + have, kFrameBytes - have);
             if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
             if (n < 0) return line_lost(std::string("read failed: ") + std::strerror(errno));
             if (n == 0) return line_lost("the port hung up");
             have += static_cast<std::size_t>(n);
         }
         last_activity_ms_ = mono_now_ms();
-        return parse_rtu_reply(frame, have, unit, block, out);
+        return Result{};
     }
 
     Result line_lost(const std::string& why) {

@@ -90,7 +90,33 @@ public:
                 break;
         }
         if (rc == block.count) return Result{};
-        const int err = errno;
+        return failure(errno);
+    }
+
+    Result write(std::uint8_t unit, config::Table table, std::uint16_t address, const EncodedWrite& data,
+                 std::int64_t timeout_ms) override {
+        if (stop_.raised()) return stopped();
+        if (fd_ < 0) return Result{Outcome::Closed, 0, "not connected"};
+        modbus_t* ctx = ctx_.get();
+        modbus_set_slave(ctx, unit);
+        set_response_timeout(ctx, timeout_ms);
+        int rc = -1;
+        int want = 1;
+        if (table == config::Table::Coil) {
+            want = static_cast<int>(data.bits.size());
+            rc = want == 1 ? modbus_write_bit(ctx, address, data.bits[0])
+                           : modbus_write_bits(ctx, address, want, data.bits.data());
+        } else {
+            want = static_cast<int>(data.registers.size());
+            rc = want == 1 ? modbus_write_register(ctx, address, data.registers[0])
+                           : modbus_write_registers(ctx, address, want, data.registers.data());
+        }
+        if (rc == want) return Result{};
+        return failure(errno);
+    }
+
+    // What a failed libmodbus call means, from its errno.
+    Result failure(int err) {
         if (stop_.raised()) {
             close();
             return stopped();

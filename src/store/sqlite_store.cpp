@@ -171,14 +171,15 @@ SqliteStore::Opened SqliteStore::open_file(std::string& why) {
         const std::uint64_t wal_pages = std::clamp<std::uint64_t>(cfg_.max_bytes / 16 / 4096, 16, 1000);
         exec(db_, "PRAGMA wal_autocheckpoint=" + std::to_string(wal_pages));
         exec(db_, "PRAGMA journal_size_limit=" + std::to_string(wal_pages * 4096));
+        std::string verdict;
         {
             Stmt q(db_, "PRAGMA quick_check(1)");
-            const std::string verdict = q.step() ? q.text(0) : std::string("no answer");
-            if (verdict != "ok") {
-                why = "quick_check: " + verdict;
-                close();
-                return Opened::Damaged;
-            }
+            verdict = q.step() ? q.text(0) : std::string("no answer");
+        }  // finalized before close(): sqlite3_close refuses (and leaks the connection) while a statement is open
+        if (verdict != "ok") {
+            why = "quick_check: " + verdict;
+            close();
+            return Opened::Damaged;
         }
         exec(db_, kSchema);
         exec(db_, "PRAGMA user_version=" + std::to_string(kSchemaVersion));
@@ -279,8 +280,12 @@ void SqliteStore::quarantine(const std::string& why) {
                 quarantined_ = moved;
                 return;
             }
-            throw StoreError("store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to " + base +
-                             suffix + ": " + std::strerror(err));
+            std::string msg = "store " + cfg_.path + " is damaged (" + why + ") and cannot be moved aside to ";
+            msg += base;
+            msg += suffix;
+            msg += ": ";
+            msg += std::strerror(err);
+            throw StoreError(msg);
         }
         moved.push_back(base + suffix);
     }

@@ -208,11 +208,7 @@ void Uplink::on_event(const mqtt::Event& event) {
             state_ = State::Subscribing;
             deadline_mono_ = clock_.mono_ms() + settings_.uplink.reply_timeout_ms;
             // Replies reach only a client that subscribed before it published (EnOS SDKs).
-            if (!client_.subscribe(
-                    {enos::Topics::reply_of(topics_.post_batch()), enos::Topics::reply_of(topics_.resume_batch()),
-                     enos::Topics::reply_of(topics_.login()), enos::Topics::reply_of(topics_.login_batch()),
-                     enos::Topics::reply_of(topics_.logout()), topics_.disable(), topics_.enable(), topics_.remove()}))
-                connection_down("subscribe refused");
+            if (!client_.subscribe(subscriptions())) connection_down("subscribe refused");
             return;
         case Kind::ConnectFailed:
             if (state_ != State::Connecting) return;
@@ -234,10 +230,13 @@ void Uplink::on_event(const mqtt::Event& event) {
             util::log_debug("uplink: a publish failed: " + event.reason);
             return;
         case Kind::Message:
-            if (ends_with(event.topic, "_reply"))
+            if (ends_with(event.topic, "_reply")) {
                 on_reply(event.topic, event.payload);
-            else
+            } else if (const auto service = enos::parse_service_topic(event.topic)) {
+                on_service(*service, event.topic, event.payload);
+            } else {
                 on_downstream(event.topic, event.payload);
+            }
             return;
     }
 }

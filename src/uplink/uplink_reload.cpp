@@ -15,9 +15,14 @@ void Uplink::reconfigure(Settings settings) {
         retry_backoff_ = util::Backoff(now.retry_min_ms, now.retry_max_ms, rd());
         login_backoff_ = util::Backoff(now.retry_min_ms, now.retry_max_ms, rd());
     }
-    if (now.batch_max_bytes != was.batch_max_bytes) byte_limit_ = now.batch_max_bytes;
+    // The configuration caps batch_max_bytes at 512 KiB: it fits a 32-bit size_t (armhf).
+    if (now.batch_max_bytes != was.batch_max_bytes) byte_limit_ = static_cast<std::size_t>(now.batch_max_bytes);
     const std::vector<SubDevice> gone = sessions_.reconfigure(settings.subdevices);
+    const std::vector<std::string> topics_before = subscriptions();
     settings_ = std::move(settings);
+    // New sub-devices' set/get topics: subscribed on the connection that stays (the broker keeps
+    // the old ones; a left device's requests get 400 from the daemon).
+    if (state_ == State::Ready && subscriptions() != topics_before) client_.subscribe(subscriptions());
     if (state_ == State::Ready)
         for (const auto& d : gone)
             publish_logout(&d);

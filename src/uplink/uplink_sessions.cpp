@@ -1,5 +1,7 @@
-// The uplink's side of the sub-device sessions and the cloud's downstream requests.
+// The uplink's side of the sub-device sessions and the cloud's downstream requests (sub-device
+// state changes, measurepoint set and get).
 #include "fieldgate/enos/batch.hpp"
+#include "fieldgate/enos/service.hpp"
 #include "fieldgate/enos/session.hpp"
 #include "fieldgate/uplink/uplink.hpp"
 #include "fieldgate/util/log.hpp"
@@ -24,6 +26,48 @@ void Uplink::on_downstream(const std::string& topic, const std::string& payload)
                      " sub-devices: " + (devices.empty() ? "none named" : devices));
     // The hub expects every downstream request answered; an unanswered one is sent again.
     client_.publish(enos::Topics::reply_of(topic), enos::encode_ack(req->id));
+}
+
+std::vector<std::string> Uplink::subscriptions() const {
+    std::vector<std::string> topics{enos::Topics::reply_of(topics_.post_batch()),
+                                    enos::Topics::reply_of(topics_.resume_batch()),
+                                    enos::Topics::reply_of(topics_.login()),
+                                    enos::Topics::reply_of(topics_.login_batch()),
+                                    enos::Topics::reply_of(topics_.logout()),
+                                    topics_.disable(),
+                                    topics_.enable(),
+                                    topics_.remove()};
+    // Measurepoint set/get of the gateway and of every sub-device (DESIGN.md "Writes").
+    topics.push_back(enos::service_topic(settings_.product_key, settings_.device_key, enos::Service::Set));
+    topics.push_back(enos::service_topic(settings_.product_key, settings_.device_key, enos::Service::Get));
+    for (const auto& d : settings_.subdevices) {
+        topics.push_back(enos::service_topic(d.product_key, d.device_key, enos::Service::Set));
+        topics.push_back(enos::service_topic(d.product_key, d.device_key, enos::Service::Get));
+    }
+    return topics;
+}
+
+void Uplink::on_service(const enos::ServiceTopic& service, const std::string& topic, const std::string& payload) {
+    const std::string reply_topic = enos::Topics::reply_of(topic);
+    enos::ServiceRequest req = enos::parse_service_request(service.service, payload);
+    const std::string what = std::string(service.service == enos::Service::Set ? "set" : "get") + " request for " +
+                             service.product_key + "/" + service.device_key;
+    if (req.code != 0) {
+        util::log_warning("uplink: refused a " + what + " with " + std::to_string(req.code) + ": " + req.message +
+                          (req.id.empty() ? " (no id to answer)" : ""));
+        if (!req.id.empty()) client_.publish(reply_topic, enos::service_reply(req.id, req.code, "{}", req.message));
+        return;
+    }
+    if (!service_handler_) {
+        client_.publish(reply_topic, enos::service_reply(req.id, 503, "{}", "the gateway is not ready"));
+        return;
+    }
+    service_handler_->on_service_request(service, reply_topic, std::move(req));
+}
+
+bool Uplink::reply_service(const std::string& reply_topic, const std::string& body) {
+    if (state_ != State::Ready) return false;
+    return client_.publish(reply_topic, body);
 }
 
 void Uplink::set_device_online(const std::string& name, bool online) {

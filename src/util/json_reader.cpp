@@ -3,6 +3,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "fieldgate/util/json.hpp"
+
 namespace fieldgate::util {
 
 const JsonValue* JsonValue::find(std::string_view key) const {
@@ -340,6 +342,48 @@ bool parse_json(std::string_view text, JsonValue& out, std::string& error, int m
     out = JsonValue{};
     Parser p(text, max_depth);
     return p.document(out, error);
+}
+
+void append_json(std::string& out, const JsonValue& v) {
+    char buf[32];
+    switch (v.kind) {
+        case JsonValue::Kind::Null:
+            out.append("null");
+            return;
+        case JsonValue::Kind::Bool:
+            out.append(v.b ? "true" : "false");
+            return;
+        case JsonValue::Kind::Int:
+            out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v.i).ptr - buf));
+            return;
+        case JsonValue::Kind::Uint:
+            out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v.u).ptr - buf));
+            return;
+        case JsonValue::Kind::Double:
+            out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v.d).ptr - buf));
+            return;
+        case JsonValue::Kind::String:
+            append_json_string(out, v.s);
+            return;
+        case JsonValue::Kind::Array:
+            out.push_back('[');
+            for (std::size_t k = 0; k < v.items.size(); ++k) {
+                if (k) out.push_back(',');
+                append_json(out, v.items[k]);
+            }
+            out.push_back(']');
+            return;
+        case JsonValue::Kind::Object:
+            out.push_back('{');
+            for (std::size_t k = 0; k < v.members.size(); ++k) {
+                if (k) out.push_back(',');
+                append_json_string(out, v.members[k].first);
+                out.push_back(':');
+                append_json(out, v.members[k].second);
+            }
+            out.push_back('}');
+            return;
+    }
 }
 
 }  // namespace fieldgate::util

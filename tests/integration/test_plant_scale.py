@@ -62,9 +62,7 @@ def main():
         assert threads <= DEVICES // 8 + 16, threads  # endpoints share poller threads, 8 each
         # One thread per endpoint on an 8 MiB default stack would reserve 4 GiB: more than an armhf
         # process has. Shared threads on small stacks keep it far below.
-        # (Not under AddressSanitizer, which reserves terabytes of shadow address space: the
-        # sanitizer build's FG_SANITIZED=1 leaves only this assertion out.)
-        if not os.environ.get("FG_SANITIZED"):
+        if not os.environ.get("FG_SANITIZED"):  # AddressSanitizer reserves terabytes of shadow memory
             assert vm_kib < 2 * 1024 * 1024, ps["VmPeak"]
 
         wait_until(lambda: len({r["deviceKey"] for r in cloud.records()}) == DEVICES, 60,

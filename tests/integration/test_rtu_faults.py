@@ -46,6 +46,9 @@ def main():
         by = {d["name"]: d for d in st["devices"]}
         assert all(d["online"] for d in st["devices"]), st["devices"]
         assert by["slow"]["polls_failed"] == 0, by["slow"]
+        # Counted per device in status: the merged read once, then the energy point every poll.
+        assert by["holey"]["modbus_exceptions"]["0x02"] >= PER_DEVICE, by["holey"]
+        assert by["slow"]["modbus_exceptions"] == {}, by["slow"]
         # Garbage hit some polls of the noisy slave (every 3rd reply: about every other poll of
         # two requests), and only those: the poll after each succeeded, so it never failed twice
         # in a row (offline_after = 2) and never went offline.

@@ -1,5 +1,5 @@
 """Modbus RTU as users wire it: three live slaves and one dead slave on one serial line (a socat
-pty pair, the simulator's RTU server on the far end). The live ones keep their 1 s interval
+pty pair, the simulator's RTU server on the far end), RS-485 settings the pty refuses. The live ones keep their 1 s interval
 although the dead one costs a time-out per probe, and every record carries exactly what the
 simulator served (README formulas); the dead one goes offline without holding anyone up."""
 import collections
@@ -18,7 +18,10 @@ def main():
         stack.push(RtuSim(wd, line.sim_end, units="1-4", extra=["--seed", "1", "--dead", "4"]))
         devices = [("m%d" % u, "meterPk", "rs485", u) for u in (1, 2, 3, 4)]
         cloud = stack.push(CloudSim(wd, broker.uri, [(d[0], d[1]) for d in devices]).start())
-        conf = daemon_config(wd, broker.uri, {}, devices, rtu_buses={"rs485": rtu_bus(line.daemon_end)})
+        # A pty refuses RS-485 mode and RTS control, as a plain RS-232 port would: each is said once
+        # in the log, naming the device and the setting, and polling goes on.
+        bus = rtu_bus(line.daemon_end, "rs485 = true\nrts = up\nrts_delay = 200us\n")
+        conf = daemon_config(wd, broker.uri, {}, devices, rtu_buses={"rs485": bus})
         daemon = stack.push(fieldgated(wd, conf))
 
         def enough():
@@ -45,6 +48,9 @@ def main():
         assert "timed out" in by["m4"]["last_error"], by["m4"]
         log = stop_cleanly(daemon)
         assert "not yet tested" not in log, log
+        for setting in ("rs485 = true", "rts = up"):
+            said = [l for l in log.splitlines() if "bus=rs485 device=%s: %s refused by the port" % (line.daemon_end, setting) in l]
+            assert len(said) == 1, (setting, log)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""The serial device goes away (a USB adapter unplugged: the socat pty pair removed) and comes
-back under the same name. Its devices go offline, fieldgated keeps trying to open the line with
+"""The serial device is absent at start, then appears; later it goes away (a USB adapter
+unplugged: the socat pty pair removed) and comes back under the same name. Its devices go offline, fieldgated keeps trying to open the line with
 back-off, and polling resumes by itself: each device logs offline once and online once after the
 removal, and the TCP device on another bus never misses a beat."""
 import collections
@@ -18,13 +18,16 @@ def main():
     with Workdir("fg-unplug-") as wd, Stack() as stack:
         broker = stack.push(Mosquitto(wd).start())
         tcp = stack.push(ModbusSim.from_devices(wd, [("lan", -1, 1, 5)]))
-        line = SerialPair(wd).start()
-        sim = RtuSim(wd, line.sim_end, units="1-2")
+        line = SerialPair(wd)  # not there yet: the daemon starts without its serial device
         devices = [("r1", "meterPk", "serial", 1), ("r2", "meterPk", "serial", 2), ("lan", "meterPk", "lan", 1)]
         cloud = stack.push(CloudSim(wd, broker.uri, [(d[0], d[1]) for d in devices]).start())
         conf = daemon_config(wd, broker.uri, {"lan": tcp.ports[0]}, devices,
                              rtu_buses={"serial": rtu_bus(line.daemon_end)})
         daemon = stack.push(fieldgated(wd, conf))
+        wait_until(lambda: "bus=serial: cannot open" in daemon.log(), 30, "the bus to find no serial device")
+        wait_until(lambda: online(conf).get("lan"), 30, "the TCP device online meanwhile")
+        line.start()
+        sim = RtuSim(wd, line.sim_end, units="1-2")
         wait_until(lambda: all(online(conf).get(d[0]) for d in devices), 30, "every device online")
 
         sim.stop()
@@ -43,7 +46,7 @@ def main():
         log = stop_cleanly(daemon)
         for name in ("r1", "r2"):
             lines = [l for l in log.splitlines() if "device=%s " % name in l]
-            assert sum(": online" in l for l in lines) == 2, lines  # at start, and back
+            assert sum(": online" in l for l in lines) == 2, lines  # once it appeared, and back
             assert sum("offline after" in l for l in lines) == 1, lines
         assert "bus=serial: cannot open %s" % line.daemon_end in log, log
         assert "bus=serial: line open again" in log, log

@@ -2,8 +2,9 @@
 fieldgated sends WATCHDOG=1 while every bus thread is alive; a bus thread hung beyond its
 worst-case poll (time-out x blocks) stops WATCHDOG=1 and shows in status (buses[].alive,
 stalled_ms) and STATUS=; when the bus comes back, so does WATCHDOG=1. The hang: a Modbus TCP
-device that answers one byte every 200 ms (each byte within libmodbus's byte time-out), so one
-read of 125 registers holds the bus thread for about 50 s while its time-out is 500 ms."""
+device that answers one byte every 100 ms (each byte well within libmodbus's 500 ms byte
+time-out), so one read of 125 registers holds the bus thread for about 26 s while its time-out
+is 500 ms."""
 import os
 import socket
 import struct
@@ -59,7 +60,7 @@ class TricklingDevice:
     """A Modbus TCP server that answers FC3/FC4 correctly, but one byte every `gap` seconds
     while `trickle` is set (at once otherwise)."""
 
-    def __init__(self, gap=0.2):
+    def __init__(self, gap=0.1):
         self.port = free_port()
         self.gap = gap
         self.trickle = threading.Event()

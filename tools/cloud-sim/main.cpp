@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 #include "hub.hpp"
 #include "mqtt_link.hpp"
 #include "records_file.hpp"
+#include "requester.hpp"
 #include "sim_config.hpp"
 #include "simulator.hpp"
 
@@ -29,6 +31,7 @@ using namespace fieldgate::cloudsim;
 
 constexpr std::string_view kUsage =
     "usage: fieldgate-cloud-sim -c FILE [--broker tcp://HOST:PORT] [--records FILE] [--stats FILE] [--verbose]\n"
+    "       fieldgate-cloud-sim --broker tcp://HOST:PORT --send FILE|- [--timeout-ms N]\n"
     "\n"
     "Simulates the EnOS IoT Hub on an MQTT broker: validates the gateway's measurepoint batches and\n"
     "sub-device logins as the hub does, replies on the _reply topics, and appends every accepted\n"
@@ -39,6 +42,10 @@ constexpr std::string_view kUsage =
     "  --records FILE      overrides [hub] records\n"
     "  --stats FILE        rewrites FILE with the counters (JSON) at each summary and at exit\n"
     "  -v, --verbose       one log line per request\n"
+    "  --send FILE|-       instead of simulating: send the requests in FILE (one 'TOPIC PAYLOAD' a line,\n"
+    "                      e.g. a measurepoint set) as the cloud would, one at a time, and print one\n"
+    "                      JSON line per request: {\"topic\",\"request\",\"reply\",\"latency_ms\"}\n"
+    "  --timeout-ms N      with --send: how long to wait for each reply (default 10000)\n"
     "  -h, --help          this text\n"
     "  --version           the version\n"
     "\n"
@@ -47,6 +54,8 @@ constexpr std::string_view kUsage =
 
 struct Args {
     std::string config;
+    std::string send;
+    int timeout_ms = 10'000;
     std::optional<std::string> broker;
     std::optional<std::string> records;
     std::string stats;
@@ -84,6 +93,8 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
         std::optional<std::string>* target = nullptr;
         std::optional<std::string> stats;
         std::optional<std::string> config;
+        std::optional<std::string> send;
+        std::optional<std::string> timeout;
         if (arg == "-c" || arg == "--config") {
             target = &config;
         } else if (arg == "--broker") {
@@ -92,6 +103,10 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
             target = &args.records;
         } else if (arg == "--stats") {
             target = &stats;
+        } else if (arg == "--send") {
+            target = &send;
+        } else if (arg == "--timeout-ms") {
+            target = &timeout;
         } else {
             std::cerr << "fieldgate-cloud-sim: unknown option '" << arg << "'\n" << kUsage;
             return 1;
@@ -103,6 +118,25 @@ std::optional<int> parse_args(int argc, char** argv, Args& args) {
         }
         if (config) args.config = *config;
         if (stats) args.stats = *stats;
+        if (send) args.send = *send;
+        if (timeout) {
+            try {
+                args.timeout_ms = std::stoi(*timeout);
+            } catch (const std::exception&) {
+                args.timeout_ms = -1;
+            }
+            if (args.timeout_ms <= 0) {
+                std::cerr << "fieldgate-cloud-sim: --timeout-ms needs a positive number of milliseconds\n";
+                return 1;
+            }
+        }
+    }
+    if (!args.send.empty()) {
+        if (!args.broker) {
+            std::cerr << "fieldgate-cloud-sim: --send needs --broker\n";
+            return 1;
+        }
+        return std::nullopt;
     }
     if (args.config.empty()) {
         std::cerr << "fieldgate-cloud-sim: -c FILE is required\n" << kUsage;
@@ -201,6 +235,15 @@ int main(int argc, char** argv) {
     try {
         Args args;
         if (const auto code = parse_args(argc, argv, args)) return *code;
+        if (!args.send.empty()) {
+            if (args.send == "-") return send_requests(*args.broker, std::cin, std::cout, args.timeout_ms);
+            std::ifstream in(args.send);
+            if (!in) {
+                std::cerr << "fieldgate-cloud-sim: cannot read " << args.send << "\n";
+                return 1;
+            }
+            return send_requests(*args.broker, in, std::cout, args.timeout_ms);
+        }
         return run(args);
     } catch (const std::exception& e) {
         std::cerr << "fieldgate-cloud-sim: " << e.what() << "\n";

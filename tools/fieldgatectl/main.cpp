@@ -3,11 +3,13 @@
 #include <json/json.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
@@ -22,10 +24,14 @@ constexpr const char* kUsage =
     "  status          devices, store and uplink of the running fieldgated\n"
     "  values DEVICE   the device's last decoded values and their time\n"
     "  dead-letters    records set aside (refused by the cloud, too old, evicted)\n"
+    "  write DEVICE POINT=VALUE...\n"
+    "                  write writable points (checked, written in order, read back), as a cloud\n"
+    "                  measurepoint set does; VALUE is JSON (21.5, true, \"text\") or plain text\n"
     "Options:\n"
     "  -c, --config FILE  configuration file (default /etc/fieldgate/fieldgate.ini); names the control socket\n"
     "      --json         print the daemon's JSON answer as it is\n"
-    "Exit status: 0 ok, 1 bad usage or configuration, 3 no daemon running.\n";
+    "Exit status: 0 ok, 1 bad usage or configuration (or a write that did not succeed), 3 no daemon\n"
+    "running.\n";
 
 constexpr int kExitNoDaemon = 3;
 
@@ -163,6 +169,45 @@ void print_dead_letters(const Json::Value& v) {
 
 }  // namespace
 
+// A write answers with a token at once; the outcome follows once the device's bus thread has
+// written and read back, which may take a few device time-outs: asked for until then.
+int finish_write(const std::string& socket, std::string reply, bool json) {
+    constexpr int kGiveUpMs = 120'000;
+    try {
+        Json::Value v = parse(reply);
+        for (int waited = 0; v.isMember("token") && waited < kGiveUpMs;) {
+            const std::string result_request = "write-result " + v["token"].asString();
+            do {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+                waited += 50;
+                reply = fieldgate::daemon::control_request(socket, result_request);
+                v = parse(reply);
+            } while (v.isMember("pending") && waited < kGiveUpMs);
+        }
+        if (v.isMember("pending") || v.isMember("token")) {
+            std::cerr << "fieldgatectl: no outcome of the write after " << kGiveUpMs / 1000 << " s\n";
+            return 1;
+        }
+        const int code = v["code"].asInt();
+        if (json) {
+            std::cout << reply;
+            if (!reply.empty() && reply.back() != '\n') std::cout << "\n";
+        } else if (code == 200) {
+            std::cout << "written and read back\n";
+        } else {
+            std::string written;
+            for (const auto& w : v["data"]["written"])
+                written += (written.empty() ? "" : ", ") + w.asString();
+            std::cout << "write failed (" << code << "): " << v["message"].asString() << "\n"
+                      << (written.empty() ? "nothing was written" : "already written: " + written) << "\n";
+        }
+        return code == 200 ? 0 : 1;
+    } catch (const std::exception& e) {
+        std::cerr << "fieldgatectl: " << e.what() << "\n";
+        return kExitNoDaemon;
+    }
+}
+
 int main(int argc, char** argv) {
     std::string path = "/etc/fieldgate/fieldgate.ini";
     bool json = false;
@@ -193,7 +238,11 @@ int main(int argc, char** argv) {
         request = "values " + words[1];
     else if (words[0] == "dead-letters" && words.size() == 1)
         request = "dead-letters";
-    else {
+    else if (words[0] == "write" && words.size() >= 3) {
+        request = "write";
+        for (std::size_t k = 1; k < words.size(); ++k)
+            request += " " + words[k];
+    } else {
         std::cerr << "fieldgatectl: unknown command\n" << kUsage;
         return 1;
     }
@@ -215,6 +264,7 @@ int main(int argc, char** argv) {
         std::cerr << "fieldgatectl: " << e.what() << "\n";
         return kExitNoDaemon;
     }
+    if (words[0] == "write") return finish_write(socket, reply, json);
     try {
         const Json::Value v = parse(reply);
         if (v.isObject() && v.isMember("error")) {

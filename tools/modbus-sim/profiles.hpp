@@ -25,8 +25,9 @@ inline const char* profile_name(Profile p) {
 /// beyond get exception 2 (illegal data address) from libmodbus.
 constexpr unsigned kHoldingRegisters = 100;
 constexpr unsigned kInputRegisters = 100;
-constexpr unsigned kCoils = 16;
+constexpr unsigned kCoils = 32;  ///< 0..15 follow the profile; 16..31 keep what clients write
 constexpr unsigned kDiscreteInputs = 16;
+constexpr unsigned kProfileCoils = 16;
 
 /// Seeds are limited so every demo value fits its type (-seed*7 in int16, seed*100000+1 in int32).
 constexpr int kMaxSeed = 4000;
@@ -123,7 +124,7 @@ inline void refresh(Profile profile, int seed, std::int64_t now_ms, const Image&
         image.holding[7] = demo::seconds_mod_1000(now_ms);
         image.input[0] = static_cast<std::uint16_t>(demo::temperature_raw(seed));
         put32(image.input + 1, static_cast<std::uint32_t>(demo::counter(seed)));
-        for (unsigned k = 0; k < kCoils; ++k)
+        for (unsigned k = 0; k < kProfileCoils; ++k)
             image.coils[k] = demo::coil(seed, k);
         for (unsigned k = 0; k < kDiscreteInputs; ++k)
             image.discrete[k] = demo::discrete(seed, k);

@@ -149,6 +149,9 @@ struct Device {
     std::optional<std::int64_t> timeout_ms;  ///< overrides the bus's
     std::uint32_t offline_after = 3;
     std::int64_t probe_max_ms = 30'000;
+    /// Least time between the starts of two cloud or fieldgatectl writes to the device (a
+    /// runaway script cannot hammer a breaker); a set that comes sooner is refused with 503.
+    std::int64_t write_interval_ms = 200;
     int line = 0;
 
     bool is_gateway() const { return product_key.empty() && device_key.empty(); }

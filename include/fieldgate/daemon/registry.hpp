@@ -1,5 +1,6 @@
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,7 @@ struct DeviceStatus {
     std::string last_values;             ///< JSON object of the last good poll
     std::string last_error;
     std::uint64_t non_finite = 0;  ///< points left out as NaN/inf, all time
+    std::map<std::uint8_t, std::uint64_t> exceptions;  ///< Modbus exception replies by code, all time
 };
 
 /// Per-device state, indexed like Config::devices.

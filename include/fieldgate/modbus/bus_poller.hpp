@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,6 +12,7 @@
 
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/modbus/device_reader.hpp"
+#include "fieldgate/modbus/device_writer.hpp"
 #include "fieldgate/modbus/health.hpp"
 #include "fieldgate/modbus/reading.hpp"
 #include "fieldgate/modbus/transport.hpp"
@@ -67,10 +69,19 @@ public:
     /// Stops the thread and joins it, promptly: a request in flight is cut short (the
     /// transport is interrupted), no device time-out is waited out.
     void stop();
+    /// Where finished writes are reported; set before start(). Without one, writes are refused.
+    void set_write_sink(WriteSink* sink) { write_sink_ = sink; }
+    /// Hands a checked set request to the bus thread, which performs it before its next poll
+    /// (between polls, never in the middle of one) and reports to the write sink. Thread-safe.
+    /// Jobs still queued when the poller stops are reported as 503.
+    void submit_write(WriteJob job);
+
     /// Monotonic ms of the thread's last sign of life (for the watchdog); updated at least
     /// once per poll and once a second on a quiet bus.
     std::int64_t heartbeat_mono() const { return heartbeat_.load(); }
     const std::string& name() const { return name_; }
+    /// Whether `device` (an index into Config::devices) is polled by this thread.
+    bool serves(std::size_t device) const;
 
 private:
     struct DeviceState;
@@ -91,6 +102,7 @@ private:
     void run() noexcept;
     void serve_due_device();
     void poll(DeviceState& d);
+    void perform(const WriteJob& job);
     /// Ok when the line is open, opening it when its back-off allows; else Closed (`error` says
     /// why) or Stopped.
     Outcome line_ready(Line& line, std::int64_t now_mono, std::string& error);
@@ -108,6 +120,8 @@ private:
     std::condition_variable wake_;
     bool stop_ = false;
     std::atomic<std::int64_t> heartbeat_{0};
+    WriteSink* write_sink_ = nullptr;
+    std::deque<WriteJob> writes_;  ///< guarded by mutex_
 };
 
 }  // namespace fieldgate::modbus

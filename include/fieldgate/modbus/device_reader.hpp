@@ -15,11 +15,12 @@ namespace fieldgate::modbus {
 
 /// What one poll of a device got.
 struct DeviceRead {
-    bool ok = false;             ///< the device answered and at least one point was decoded
-    Outcome last = Outcome::Ok;  ///< how the poll's last request ended (Closed: the line is gone)
-    Measurepoints points;        ///< valid when ok
-    std::string error;           ///< why a block or the poll failed (empty when every block was read)
-    std::int64_t time_ms = 0;    ///< wall time of the first reply (acquisition time), else of the end
+    bool ok = false;                       ///< the device answered and at least one point was decoded
+    Outcome last = Outcome::Ok;            ///< how the poll's last request ended (Closed: the line is gone)
+    Measurepoints points;                  ///< valid when ok
+    std::string error;                     ///< why a block or the poll failed (empty when every block was read)
+    std::vector<std::uint8_t> exceptions;  ///< exception codes received, one per refused request
+    std::int64_t time_ms = 0;              ///< wall time of the first reply (acquisition time), else of the end
 };
 
 /// Reads one device's plan over a transport, with the recovery a real bus needs and no thread

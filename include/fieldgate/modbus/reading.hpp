@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace fieldgate::modbus {
 
@@ -14,6 +15,7 @@ struct Reading {
     bool online = false;        ///< the device's health after this poll
     std::string measurepoints;  ///< compact JSON object; empty when nothing was read
     unsigned non_finite = 0;    ///< points left out as NaN/inf
+    std::vector<std::uint8_t> exceptions;  ///< Modbus exception codes the device replied in this poll
     std::string error;          ///< why the poll failed (for status and logs)
 };
 

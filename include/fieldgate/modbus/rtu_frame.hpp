@@ -20,7 +20,8 @@ std::array<std::uint8_t, 6> rtu_read_request(std::uint8_t unit, const ReadBlock&
 
 /// Bytes the reply being received will have in all, once enough of it is there to tell:
 /// 0 while that is not known yet (fewer than 3 bytes). An exception reply is 5 bytes; a read
-/// reply 5 + its byte count. Works on any bytes (garbage gives some length; the CRC refuses it).
+/// reply 5 + its byte count; a write reply (FC5/6/15/16) 8. Works on any bytes (garbage gives some length; the CRC
+/// refuses it).
 std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length);
 
 /// Checks a complete reply frame (CRC included) to a read of `block` from `unit` and decodes it
@@ -28,5 +29,16 @@ std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length);
 /// short frame, reply from another unit, wrong function, wrong byte count. Pure.
 Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, const ReadBlock& block,
                        BlockData& out);
+
+/// The write request without its CRC: FC5 (one coil), FC15 (coils), FC6 (one register) or FC16
+/// (registers) by `table` and the size of `data`.
+std::vector<std::uint8_t> rtu_write_request(std::uint8_t unit, config::Table table, std::uint16_t address,
+                                            const EncodedWrite& data);
+
+/// Checks a complete reply frame to that write: the device echoes function and address (and
+/// the value for FC5/FC6, the count for FC15/FC16). Ok, Exception or Garbled like
+/// parse_rtu_reply. Pure.
+Result parse_rtu_write_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, config::Table table,
+                             std::uint16_t address, const EncodedWrite& written);
 
 }  // namespace fieldgate::modbus

@@ -5,6 +5,7 @@
 
 #include "fieldgate/config/config.hpp"
 #include "fieldgate/modbus/decode.hpp"
+#include "fieldgate/modbus/encode.hpp"
 #include "fieldgate/modbus/planner.hpp"
 
 namespace fieldgate::modbus {
@@ -56,6 +57,16 @@ public:
     /// `timeout_ms` for the reply. On Ok fills out.registers or out.bits (block.count entries).
     /// Must be open.
     virtual Result read(std::uint8_t unit, const ReadBlock& block, std::int64_t timeout_ms, BlockData& out) = 0;
+
+    /// One write request to `unit` at `address` of `table`: `data.bits` to coils (FC5 for one,
+    /// FC15 for more), `data.registers` to holding registers (FC6 for one, FC16 for more),
+    /// waiting at most `timeout_ms` for the device's acknowledgement. Must be open. A transport
+    /// that cannot write answers Closed with the reason.
+    virtual Result write(std::uint8_t unit, config::Table table, std::uint16_t address, const EncodedWrite& data,
+                         std::int64_t timeout_ms) {
+        (void)unit, (void)table, (void)address, (void)data, (void)timeout_ms;
+        return Result{Outcome::Closed, 0, "this line cannot write"};
+    }
 
     /// Brings the line back in step after a garbled or late reply: whatever is still arriving is
     /// discarded, so the next request's reply is not read behind stray bytes.

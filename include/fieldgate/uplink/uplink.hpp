@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
+#include "fieldgate/enos/service.hpp"
 #include "fieldgate/enos/topics.hpp"
 #include "fieldgate/mqtt/client.hpp"
 #include "fieldgate/store/record.hpp"
@@ -55,6 +56,16 @@ struct UplinkStats {
     std::int64_t byte_limit = 0;  ///< current batch byte limit (halved after 1008)
 };
 
+/// Who answers the cloud's measurepoint set and get requests (the daemon: it owns the devices).
+/// Requests reach it already parsed and well formed; it answers, now or later, through
+/// Uplink::reply_service().
+class ServiceHandler {
+public:
+    virtual ~ServiceHandler() = default;
+    virtual void on_service_request(const enos::ServiceTopic& topic, const std::string& reply_topic,
+                                    enos::ServiceRequest request) = 0;
+};
+
 /// What the uplink logs of the store when it connects: "the store is empty", or the ids held,
 /// the age of the oldest, and whether some go via resume/batch (ids below `backlog_end`).
 /// `oldest` is the first record in the store, nullptr when there is none.
@@ -83,6 +94,11 @@ public:
     void set_device_online(const std::string& name, bool online);
     /// The device's cloud session for status: "logged_in", "logged_out", "logging_in", "refused:<code>".
     std::string session_of(const std::string& name) const { return sessions_.describe(name); }
+    /// Where set/get requests go; without one they are answered 503.
+    void set_service_handler(ServiceHandler* handler) { service_handler_ = handler; }
+    /// Publishes a set/get reply (enos::service_reply) to `reply_topic`. False when there is no
+    /// connection to publish on (the cloud times the request out).
+    bool reply_service(const std::string& reply_topic, const std::string& body);
     /// Handles time-outs, due retries and reconnects, and sends what the window allows.
     void tick();
     /// The monotonic time at which tick() wants to run next (INT64_MAX: only on events).
@@ -121,6 +137,8 @@ private:
     bool send(Batch batch);
     void on_reply(const std::string& topic, const std::string& payload);
     void on_downstream(const std::string& topic, const std::string& payload);
+    void on_service(const enos::ServiceTopic& service, const std::string& topic, const std::string& payload);
+    std::vector<std::string> subscriptions() const;
     void send_logins();
     void publish_logout(const SubDevice* device);
     void on_login_reply(const std::string& payload);
@@ -138,6 +156,7 @@ private:
     store::RecordStore& store_;
     const util::Clock& clock_;
     enos::Topics topics_;
+    ServiceHandler* service_handler_ = nullptr;
     util::Backoff reconnect_backoff_;
     util::Backoff retry_backoff_;
 

@@ -33,4 +33,8 @@ struct JsonValue {
 /// the text is not such a document. Never throws on bad input; pure.
 bool parse_json(std::string_view text, JsonValue& out, std::string& error, int max_depth = 32);
 
+/// Appends `v` as compact JSON text: integers exact, doubles in the shortest form that reads
+/// back the same (std::to_chars), members in their order. The inverse of parse_json.
+void append_json(std::string& out, const JsonValue& v);
+
 }  // namespace fieldgate::util

@@ -472,6 +472,11 @@ TEST(Config, bad_durations_sizes_and_booleans_are_errors) {
 TEST(Config, values_out_of_range_are_errors) {
     one_error(kGateway + "keepalive = 301s\n",
               "main.ini:8: [mqtt] keepalive: \"301s\" out of range; accepted: 1min..5min");
+    one_error(kGateway + "connect_timeout = 500ms\n",
+              "main.ini:8: [mqtt] connect_timeout: \"500ms\" out of range; accepted: 1s..5min");
+    one_error(kGateway + "connect_timeout = 6min\n", "main.ini:8: [mqtt] connect_timeout:");
+    LONGS_EQUAL(5'000, valid(kGateway + "connect_timeout = 5s\n").mqtt.connect_timeout_ms);
+    LONGS_EQUAL(30'000, valid(kGateway).mqtt.connect_timeout_ms);
     one_error(kGateway + "[uplink]\ninflight = 65\n",
               "main.ini:9: [uplink] inflight: \"65\" out of range; accepted: 1..64");
     one_error(kGateway + "[uplink]\ninflight = 0\n", "main.ini:9: [uplink] inflight:");

@@ -131,7 +131,11 @@ TEST(DeviceReader, exceptions_are_counted_per_code_and_other_blocks_still_read) 
     STRCMP_CONTAINS("slave device busy (0x06)", got.error.c_str());
     t.script.push_back(fails(Outcome::Exception, kSlaveDeviceBusy, "slave device busy (0x06)"));
     t.script.push_back(fails(Outcome::Exception, kIllegalFunction, "illegal function (0x01)"));
-    CHECK_FALSE(r.read(t, clock).ok);
+    const DeviceRead both = r.read(t, clock);
+    CHECK_FALSE(both.ok);
+    LONGS_EQUAL(2, both.exceptions.size());  // this poll's, for the device's status counts
+    LONGS_EQUAL(kSlaveDeviceBusy, both.exceptions[0]);
+    LONGS_EQUAL(kIllegalFunction, both.exceptions[1]);
     LONGS_EQUAL(2, r.exceptions().at(kSlaveDeviceBusy));
     LONGS_EQUAL(1, r.exceptions().at(kIllegalFunction));
 }

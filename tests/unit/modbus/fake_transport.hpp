@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -18,7 +19,8 @@ struct Step {
     bool block_until_interrupted = false;  ///< hang like a silent device until interrupt()
 };
 
-/// Every call is recorded in `log` as text: "open", "read u1 h0+4", "flush", "close".
+/// Every call is recorded in `log` as text: "open", "read u1 h0+4", "write u1 h10+2", "flush",
+/// "close". Writes that succeed land in `memory`, which later reads of those addresses return.
 class FakeTransport final : public ModbusTransport {
 public:
     std::deque<Step> script;  ///< empty: every read is Ok
@@ -26,6 +28,8 @@ public:
     bool open_ = false;
     Result open_result;
     bool interrupted = false;
+    std::map<std::pair<config::Table, std::uint32_t>, std::uint16_t> memory;
+    bool ignore_writes = false;  ///< acknowledge writes but keep the old values (a read-only register)
 
     Result open() override {
         log.emplace_back("open");
@@ -69,6 +73,31 @@ public:
             for (std::uint16_t i = 0; i < block.count; ++i)
                 out.registers[i] = static_cast<std::uint16_t>(block.start + i);
         }
+        for (std::uint16_t i = 0; i < block.count; ++i) {
+            const auto it = memory.find({block.table, std::uint32_t{block.start} + i});
+            if (it == memory.end()) continue;
+            if (bits)
+                out.bits[i] = static_cast<std::uint8_t>(it->second);
+            else
+                out.registers[i] = it->second;
+        }
+        return step.result;
+    }
+    Result write(std::uint8_t unit, config::Table table, std::uint16_t address, const EncodedWrite& data,
+                 std::int64_t) override {
+        const bool bits = table == config::Table::Coil;
+        const std::size_t n = bits ? data.bits.size() : data.registers.size();
+        log.push_back("write u" + std::to_string(unit) + " " + (bits ? 'c' : 'h') + std::to_string(address) + "+" +
+                      std::to_string(n));
+        Step step;
+        if (!script.empty()) {
+            step = script.front();
+            script.pop_front();
+        }
+        if (step.result.outcome == Outcome::Closed) open_ = false;
+        if (!step.result.ok() || ignore_writes) return step.result;
+        for (std::size_t i = 0; i < n; ++i)
+            memory[{table, address + static_cast<std::uint32_t>(i)}] = bits ? data.bits[i] : data.registers[i];
         return step.result;
     }
     void flush() override { log.emplace_back("flush"); }

@@ -23,10 +23,10 @@ public:
 
     /// Calls that change a file (write, truncate, sync) left before the power cut; -1: never.
     long countdown = -1;
-    bool cut = false;            ///< the power is off: every call fails
-    std::uint64_t syncs = 0;     ///< xSync calls that landed
-    std::uint64_t torn = 0;      ///< sectors torn into garbage by power cuts
-    std::uint64_t lost = 0;      ///< unsynced sectors lost by power cuts
+    bool cut = false;         ///< the power is off: every call fails
+    std::uint64_t syncs = 0;  ///< xSync calls that landed
+    std::uint64_t torn = 0;   ///< sectors torn into garbage by power cuts
+    std::uint64_t lost = 0;   ///< unsynced sectors lost by power cuts
     std::mt19937_64 rng;
 
     explicit CrashVfs(std::uint64_t seed) : rng(seed) {

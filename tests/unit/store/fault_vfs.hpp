@@ -69,16 +69,12 @@ private:
     static int file_size(sqlite3_file* f, sqlite3_int64* size) { return real(f)->pMethods->xFileSize(real(f), size); }
     static int lock(sqlite3_file* f, int l) { return real(f)->pMethods->xLock(real(f), l); }
     static int unlock(sqlite3_file* f, int l) { return real(f)->pMethods->xUnlock(real(f), l); }
-    static int check_reserved(sqlite3_file* f, int* out) {
-        return real(f)->pMethods->xCheckReservedLock(real(f), out);
-    }
+    static int check_reserved(sqlite3_file* f, int* out) { return real(f)->pMethods->xCheckReservedLock(real(f), out); }
     static int file_control(sqlite3_file* f, int op, void* arg) {
         return real(f)->pMethods->xFileControl(real(f), op, arg);
     }
     static int sector_size(sqlite3_file* f) { return real(f)->pMethods->xSectorSize(real(f)); }
-    static int device_characteristics(sqlite3_file* f) {
-        return real(f)->pMethods->xDeviceCharacteristics(real(f));
-    }
+    static int device_characteristics(sqlite3_file* f) { return real(f)->pMethods->xDeviceCharacteristics(real(f)); }
     static int shm_map(sqlite3_file* f, int pg, int pgsz, int extend, void volatile** pp) {
         return real(f)->pMethods->xShmMap(real(f), pg, pgsz, extend, pp);
     }
@@ -89,11 +85,25 @@ private:
     static int shm_unmap(sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); }
 
     static const sqlite3_io_methods* methods() {
-        static const sqlite3_io_methods m = {
-            2,        &close,        &read,       &write,       &truncate,  &sync,
-            &file_size, &lock,       &unlock,     &check_reserved, &file_control, &sector_size,
-            &device_characteristics, &shm_map, &shm_lock, &shm_barrier, &shm_unmap,
-            nullptr,  nullptr};
+        static const sqlite3_io_methods m = {2,
+                                             &close,
+                                             &read,
+                                             &write,
+                                             &truncate,
+                                             &sync,
+                                             &file_size,
+                                             &lock,
+                                             &unlock,
+                                             &check_reserved,
+                                             &file_control,
+                                             &sector_size,
+                                             &device_characteristics,
+                                             &shm_map,
+                                             &shm_lock,
+                                             &shm_barrier,
+                                             &shm_unmap,
+                                             nullptr,
+                                             nullptr};
         return &m;
     }
 

@@ -863,3 +863,70 @@ TEST(UplinkSessions, a_device_gone_offline_while_its_login_was_on_the_way_is_log
     LONGS_EQUAL(1, on("/combine/logout").size());
     STRCMP_EQUAL("logged_out", up->session_of("m1").c_str());
 }
+
+namespace {
+
+struct RecordingHandler : uplink::ServiceHandler {
+    std::vector<std::pair<enos::ServiceTopic, enos::ServiceRequest>> got;
+    std::vector<std::string> reply_topics;
+    void on_service_request(const enos::ServiceTopic& topic, const std::string& reply_topic,
+                            enos::ServiceRequest request) override {
+        got.emplace_back(topic, std::move(request));
+        reply_topics.push_back(reply_topic);
+    }
+};
+
+}  // namespace
+
+TEST_GROUP_BASE(UplinkServices, UplinkHarness) {
+    RecordingHandler handler;
+    void setup() override {
+        settings.mqtt.uri = "tcp://127.0.0.1:1";
+        settings.subdevices = {{"m1", "subPk", "m1", "s1"}};
+        up = std::make_unique<uplink::Uplink>(settings, client, store, clock, 7);
+        up->set_service_handler(&handler);
+        connect();
+    }
+    void deliver(const std::string& topic, const std::string& payload) {
+        mqtt::Event e = event(mqtt::Event::Kind::Message);
+        e.topic = topic;
+        e.payload = payload;
+        up->on_event(e);
+    }
+    bool subscribed(const char* topic) const {
+        const auto& s = client.subscriptions.at(0);
+        return std::find(s.begin(), s.end(), topic) != s.end();
+    }
+};
+
+TEST(UplinkServices, set_and_get_topics_of_the_gateway_and_every_subdevice_are_subscribed) {
+    CHECK_TRUE(subscribed("/sys/gwPk/gwDk/thing/service/measurepoint/set"));
+    CHECK_TRUE(subscribed("/sys/gwPk/gwDk/thing/service/measurepoint/get"));
+    CHECK_TRUE(subscribed("/sys/subPk/m1/thing/service/measurepoint/set"));
+    CHECK_TRUE(subscribed("/sys/subPk/m1/thing/service/measurepoint/get"));
+}
+
+TEST(UplinkServices, a_well_formed_set_reaches_the_handler_and_its_reply_goes_out) {
+    deliver("/sys/subPk/m1/thing/service/measurepoint/set",
+            R"({"id":"5","version":"1.0","method":"thing.service.measurepoint.set","params":{"sp":1}})");
+    LONGS_EQUAL(1, handler.got.size());
+    STRCMP_EQUAL("m1", handler.got[0].first.device_key.c_str());
+    STRCMP_EQUAL("5", handler.got[0].second.id.c_str());
+    STRCMP_EQUAL("/sys/subPk/m1/thing/service/measurepoint/set_reply", handler.reply_topics[0].c_str());
+    const auto before = client.published.size();
+    CHECK_TRUE(up->reply_service(handler.reply_topics[0], enos::service_reply("5", 200, "{}")));
+    LONGS_EQUAL(before + 1, client.published.size());
+    STRCMP_EQUAL(R"({"id":"5","code":200,"data":{}})", client.published.back().payload.c_str());
+}
+
+TEST(UplinkServices, a_malformed_request_is_answered_by_the_uplink_and_never_reaches_the_handler) {
+    const auto before = client.published.size();
+    deliver("/sys/subPk/m1/thing/service/measurepoint/set",
+            R"({"id":"6","method":"thing.service.measurepoint.get","params":{"sp":1}})");
+    deliver("/sys/subPk/m1/thing/service/measurepoint/get", "garbage without id");
+    LONGS_EQUAL(0, handler.got.size());
+    LONGS_EQUAL(before + 1, client.published.size());  // the one with an id
+    const Json::Value reply = parse(client.published.back().payload);
+    STRCMP_EQUAL("6", reply["id"].asString().c_str());
+    LONGS_EQUAL(1260, reply["code"].asInt());
+}

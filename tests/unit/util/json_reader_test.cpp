@@ -4,6 +4,7 @@
 
 #include <string>
 
+using fieldgate::util::append_json;
 using fieldgate::util::JsonValue;
 using fieldgate::util::parse_json;
 using Kind = JsonValue::Kind;
@@ -85,4 +86,26 @@ TEST(JsonReader, only_one_strict_document_is_accepted) {
     bad("{a:1}", "expected a member name");
     bad(std::string(40, '[') + std::string(40, ']'), "nesting too deep");
     CHECK(good(std::string(30, '[') + std::string(30, ']')).kind == Kind::Array);
+}
+
+TEST(JsonReader, append_json_writes_back_what_was_read) {
+    const char* texts[] = {R"({"z":1,"a":[true,false,null],"v":{"value":21.53,"quality":0}})",
+                           "-9223372036854775808",
+                           "18446744073709551615",
+                           "123.456",
+                           "1e+300",
+                           R"("caf\u00e9 \"q\"")"};
+    for (const char* t : texts) {
+        std::string out;
+        append_json(out, good(t));
+        std::string again;
+        append_json(again, good(out));
+        STRCMP_EQUAL(out.c_str(), again.c_str());
+    }
+    std::string out;
+    append_json(out, good(R"({"z":1,"a":[true,false,null],"v":{"value":21.53,"quality":0}})"));
+    STRCMP_EQUAL(R"({"z":1,"a":[true,false,null],"v":{"value":21.53,"quality":0}})", out.c_str());
+    out.clear();
+    append_json(out, good("123.456"));
+    STRCMP_EQUAL("123.456", out.c_str());
 }
