@@ -158,7 +158,7 @@ struct Daemon::Impl final : uplink::ServiceHandler {
         std::string device;  ///< by name: a reload may renumber the devices meanwhile
         std::string reply_topic;
         std::string request_id;
-        std::uint64_t control_token = 0;  ///< non-zero: fieldgatectl asked
+        std::uint64_t control_token = 0;               ///< non-zero: fieldgatectl asked
         std::map<std::size_t, std::string> point_ids;  ///< the job's point indexes, by name
         std::string summary;                           ///< "sp=21.5 mode=3" for the log
     };
@@ -175,7 +175,7 @@ struct Daemon::Impl final : uplink::ServiceHandler {
     void on_service_request(const enos::ServiceTopic& topic, const std::string& reply_topic,
                             enos::ServiceRequest request) override;
     WriteStart start_write(std::size_t device, const util::JsonValue& params, PendingWrite origin, std::uint64_t token);
-    void finish_write(modbus::WriteOutcome outcome);
+    void finish_write(const modbus::WriteOutcome& outcome);
     std::string handle_write_request(const std::string& args);
     std::string handle_write_result(const std::string& args);
     static int on_write_results(sd_event_source*, int, std::uint32_t, void* ud) noexcept;

@@ -144,7 +144,7 @@ Daemon::Impl::WriteStart Daemon::Impl::start_write(std::size_t device, const uti
     return WriteStart{};
 }
 
-void Daemon::Impl::finish_write(modbus::WriteOutcome outcome) {
+void Daemon::Impl::finish_write(const modbus::WriteOutcome& outcome) {
     const auto it = pending_writes.find(outcome.token);
     if (it == pending_writes.end()) return;
     const PendingWrite p = std::move(it->second);
@@ -239,8 +239,8 @@ std::string Daemon::Impl::handle_write_result(const std::string& args) {
 int Daemon::Impl::on_write_results(sd_event_source*, int, std::uint32_t, void* ud) noexcept {
     auto* self = static_cast<Impl*>(ud);
     try {
-        for (auto& o : self->write_results.drain())
-            self->finish_write(std::move(o));
+        for (const auto& o : self->write_results.drain())
+            self->finish_write(o);
     } catch (const std::exception& e) {
         util::log_error(std::string("writes: ") + e.what());
     }

@@ -17,7 +17,7 @@ struct DeviceStatus {
     std::int64_t last_good_poll_ms = 0;  ///< wall-clock; 0 = never
     std::string last_values;             ///< JSON object of the last good poll
     std::string last_error;
-    std::uint64_t non_finite = 0;  ///< points left out as NaN/inf, all time
+    std::uint64_t non_finite = 0;                      ///< points left out as NaN/inf, all time
     std::map<std::uint8_t, std::uint64_t> exceptions;  ///< Modbus exception replies by code, all time
 };
 

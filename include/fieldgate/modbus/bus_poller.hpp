@@ -50,7 +50,7 @@ class BusPoller {
 public:
     /// Bus threads' stack: polling needs a few KiB; the default 8 MiB per thread would reserve
     /// 4 GiB of address space at 500 buses, more than an armhf process has.
-    static constexpr std::size_t kStackBytes = 256 * 1024;
+    static constexpr std::size_t kStackBytes = std::size_t{256} * 1024;
 
     /// `devices` are indexes into cfg.devices, all on `bus`. The config must outlive the poller.
     BusPoller(const config::Config& cfg, const config::Bus& bus, const std::vector<std::size_t>& devices,
