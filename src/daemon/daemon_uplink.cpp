@@ -21,8 +21,15 @@ void Daemon::Impl::rearm_uplink() {
 int Daemon::Impl::on_mqtt(sd_event_source*, int, std::uint32_t, void* ud) noexcept {
     auto* self = static_cast<Impl*>(ud);
     try {
-        for (const auto& e : self->mqtt->drain_events())
-            if (self->mqtt->is_current(e)) self->uplink->on_event(e);  // an event may end its connection
+        for (const auto& e : self->mqtt->drain_events()) {
+            // One event that fails (a message nothing could make sense of) must not cost the
+            // events drained with it: each is handled on its own.
+            try {
+                if (self->mqtt->is_current(e)) self->uplink->on_event(e);  // an event may end its connection
+            } catch (const std::exception& err) {
+                util::log_error(std::string("uplink: ") + err.what());
+            }
+        }
         self->rearm_uplink();
     } catch (const std::exception& e) {
         util::log_error(std::string("uplink: ") + e.what());
