@@ -34,21 +34,6 @@ void scatter(std::uint64_t v, std::uint32_t n, ByteOrder order, std::vector<std:
     }
 }
 
-std::uint32_t words_of(ValueType t) {
-    switch (t) {
-        case ValueType::Int32:
-        case ValueType::Uint32:
-        case ValueType::Float32:
-            return 2;
-        case ValueType::Int64:
-        case ValueType::Uint64:
-        case ValueType::Float64:
-            return 4;
-        default:
-            return 1;
-    }
-}
-
 std::int64_t min_of(ValueType t) {
     switch (t) {
         case ValueType::Int16:
@@ -307,7 +292,7 @@ private:
             if (n.u > max_of(t)) return fail(std::to_string(n.u) + " out of range for " + type_name(t));
             word = n.u;
         }
-        scatter(word, words_of(t), p_.order, r_.data.registers);
+        scatter(word, p_.element_width(), p_.order, r_.data.registers);
         return true;
     }
 };
