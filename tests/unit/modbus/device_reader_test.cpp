@@ -13,7 +13,9 @@ using fieldgate::config::Model;
 using fieldgate::config::Point;
 using fieldgate::config::Table;
 using fieldgate::config::ValueType;
+using fieldgate::modbus::test::fails;
 using fieldgate::modbus::test::FakeTransport;
+using fieldgate::modbus::test::joined;
 using fieldgate::modbus::test::Step;
 
 namespace {
@@ -34,19 +36,6 @@ Model model() {
     m.points = {point("a", Table::Holding, 0, ValueType::Uint16), point("b", Table::Holding, 2, ValueType::Uint16),
                 point("t", Table::Input, 5, ValueType::Uint16)};
     return m;
-}
-
-Step fails(Outcome o, std::uint8_t code = 0, const char* detail = "") {
-    Step s;
-    s.result = Result{o, code, detail};
-    return s;
-}
-
-std::string joined(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v)
-        out += (out.empty() ? "" : ", ") + s;
-    return out;
 }
 
 }  // namespace

@@ -14,7 +14,9 @@ using fieldgate::config::Model;
 using fieldgate::config::Point;
 using fieldgate::config::Table;
 using fieldgate::config::ValueType;
+using fieldgate::modbus::test::fails;
 using fieldgate::modbus::test::FakeTransport;
+using fieldgate::modbus::test::joined;
 using fieldgate::modbus::test::Step;
 
 namespace {
@@ -50,19 +52,6 @@ WriteJob job(const Model& m, const char* params) {
     return j;
 }
 
-Step fails(Outcome o, std::uint8_t code = 0, const char* detail = "") {
-    Step s;
-    s.result = Result{o, code, detail};
-    return s;
-}
-
-std::string log_of(const FakeTransport& t) {
-    std::string out;
-    for (const auto& l : t.log)
-        out += (out.empty() ? "" : ", ") + l;
-    return out;
-}
-
 }  // namespace
 
 TEST_GROUP(DeviceWriter) {
@@ -79,7 +68,7 @@ TEST(DeviceWriter, each_point_is_written_in_order_and_read_back) {
     LONGS_EQUAL(7, o.token);
     LONGS_EQUAL(2, o.device);
     STRCMP_EQUAL("write u4 c3+1, read u4 c3+1, write u4 h10+2, read u4 h10+2, write u4 h20+1, read u4 h20+1",
-                 log_of(t).c_str());
+                 joined(t.log).c_str());
     LONGS_EQUAL(3, o.written.size());
     LONGS_EQUAL(0x3FC0, (t.memory[{Table::Holding, 10}]));
 }
@@ -91,7 +80,7 @@ TEST(DeviceWriter, an_exception_stops_the_rest_and_names_the_refusal) {
     STRCMP_EQUAL("point setpoint: the device refused: illegal data value (0x03)", o.message.c_str());
     LONGS_EQUAL(1, o.written.size());
     LONGS_EQUAL(1, o.written[0]);  // mode
-    STRCMP_EQUAL("write u1 h20+1, read u1 h20+1, write u1 h10+2", log_of(t).c_str());
+    STRCMP_EQUAL("write u1 h20+1, read u1 h20+1, write u1 h10+2", joined(t.log).c_str());
 }
 
 TEST(DeviceWriter, a_silent_device_is_504_and_the_line_is_flushed) {
@@ -99,7 +88,7 @@ TEST(DeviceWriter, a_silent_device_is_504_and_the_line_is_flushed) {
     const WriteOutcome o = perform_writes(t, m, 1, 500, job(m, R"({"mode":3})"));
     LONGS_EQUAL(504, o.code);
     CHECK_TRUE(o.written.empty());
-    STRCMP_EQUAL("write u1 h20+1, flush", log_of(t).c_str());
+    STRCMP_EQUAL("write u1 h20+1, flush", joined(t.log).c_str());
 }
 
 TEST(DeviceWriter, a_value_that_does_not_stick_is_500) {

@@ -119,4 +119,19 @@ private:
     bool reading_ = false;
 };
 
+/// A script step whose call ends with `o` (an exception code and detail as a device gives them).
+inline Step fails(Outcome o, std::uint8_t code = 0, const char* detail = "") {
+    Step s;
+    s.result = Result{o, code, detail};
+    return s;
+}
+
+/// The calls a FakeTransport saw, as one line: "read u1 h0+4, flush".
+inline std::string joined(const std::vector<std::string>& calls) {
+    std::string out;
+    for (const auto& c : calls)
+        out += (out.empty() ? "" : ", ") + c;
+    return out;
+}
+
 }  // namespace fieldgate::modbus::test
