@@ -10,14 +10,17 @@
 #include <filesystem>
 #include <set>
 
-#include "fieldgate/config/ini_reader.hpp"
+#include "fieldgate/util/ini_fields.hpp"
 #include "sections.hpp"
 
 namespace fieldgate::config {
 namespace {
 
-using detail::Fields;
-using detail::Report;
+using util::Fields;
+using util::IniEntry;
+using util::IniSection;
+using util::quote;
+using util::Report;
 
 // A config is a few KiB; the cap keeps a wrong path (a disk image, /dev/zero) from eating memory.
 constexpr std::size_t kMaxFileBytes = 16U << 20;
@@ -135,7 +138,7 @@ void link_devices(Config& c, const std::vector<PendingDevice>& pending, Report& 
 // A serial line is owned by one thread: two [bus.*] on one device would interleave their
 // frames. Paths are compared as given and, when the device exists, by what they resolve to
 // (/dev/serial/by-id/... links).
-void check_serial_owner(detail::Fields& f, const Bus& b, std::map<std::string, const IniSection*>& owners) {
+void check_serial_owner(Fields& f, const Bus& b, std::map<std::string, const IniSection*>& owners) {
     if (b.type != BusType::Rtu || b.device.empty()) return;
     std::vector<std::string> keys{b.device};
     std::error_code ec;
@@ -154,17 +157,12 @@ void check_serial_owner(detail::Fields& f, const Bus& b, std::map<std::string, c
 }
 
 void build(Config& c, const std::vector<IniSection>& sections, const std::string& main_file, Report& report) {
-    std::map<std::string, const IniSection*> seen;
+    util::SectionNames seen;
     std::vector<PendingDevice> pending;
     std::map<std::string, const IniSection*> serial_owners;
     for (const auto& s : sections) {
         if (s.name.empty()) continue;  // a bad header, reported by the reader
-        const auto [first, added] = seen.try_emplace(s.name, &s);
-        if (!added) {
-            report.error(s, s.line, "",
-                         "section defined twice, first at " + at(*first->second, first->second->line) +
-                             "; accepted: each section once across the file and conf.d/");
-        }
+        const bool added = seen.add(report, s, "each section once across the file and conf.d/");
         Fields f(report, s, !added);
         const auto dot = s.name.find('.');
         const auto kind = s.name.substr(0, dot);
@@ -211,13 +209,13 @@ void build(Config& c, const std::vector<IniSection>& sections, const std::string
             p.source = detail::read_device(f, p.device);
             if (keep) pending.push_back(std::move(p));
         } else {
-            report.error(s, s.line, "", "unknown section; accepted: " + std::string(kSections));
+            report.unknown_section(s, kSections);
             continue;  // its keys mean nothing, so are not reported one by one
         }
         f.finish();
     }
     for (const auto* required : {"gateway", "mqtt"}) {
-        if (!seen.count(required)) {
+        if (!seen.find(required)) {
             report.error(main_file + ": [" + required +
                          "]: section missing; accepted: [gateway] with product_key, "
                          "device_key and a secret, [mqtt] with uri");
@@ -235,7 +233,7 @@ LoadResult load_texts(const std::vector<std::pair<std::string, std::string>>& fi
     Report report(result.errors, result.warnings);
     std::vector<IniSection> sections;
     for (const auto& [name, text] : files) {
-        auto ini = read_ini(name, text);
+        auto ini = util::read_ini(name, text, kSections);
         for (auto& e : ini.errors)
             report.error(std::move(e));
         std::move(ini.sections.begin(), ini.sections.end(), std::back_inserter(sections));
@@ -316,7 +314,7 @@ std::string find_control_socket(const std::string& path) {
     std::string socket = Gateway{}.control_socket;
     if (!read_config_files(path, files, io_errors)) return socket;
     for (const auto& [name, text] : files)
-        for (const auto& section : read_ini(name, text).sections)
+        for (const auto& section : util::read_ini(name, text, kSections).sections)
             if (section.name == "gateway")
                 for (const auto& entry : section.entries)
                     if (entry.key == "control_socket" && !entry.value.empty()) socket = entry.value;

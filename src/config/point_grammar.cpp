@@ -5,9 +5,12 @@
 #include <cmath>
 #include <utility>
 
-#include "fieldgate/config/ini_reader.hpp"
+#include "fieldgate/util/ini_reader.hpp"
 
 namespace fieldgate::config {
+
+using util::quote;
+
 namespace {
 
 constexpr std::string_view kOptions = "ABCD CDAB BADC DCBA scale=F offset=F bit=N quality as=string writable";

@@ -8,9 +8,14 @@
 #include <utility>
 
 #include "fieldgate/config/config.hpp"
-#include "fields.hpp"
+#include "fieldgate/util/ini_fields.hpp"
 
 namespace fieldgate::config::detail {
+
+using util::Fields;
+using util::IniEntry;
+using util::IniSection;
+using util::quote;
 
 /// Lines of a device's keys that config.cpp checks against other sections.
 struct DeviceSource {

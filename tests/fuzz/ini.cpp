@@ -5,12 +5,12 @@
 #include <string>
 
 #include "fieldgate/config/config.hpp"
-#include "fieldgate/config/ini_reader.hpp"
+#include "fieldgate/util/ini_reader.hpp"
 #include "fuzz_support.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    const auto ini = fieldgate::config::read_ini("fuzz.ini", text);
+    const auto ini = fieldgate::util::read_ini("fuzz.ini", text, "[name]");
     for (const auto& s : ini.sections)
         for (const auto& e : s.entries)
             fieldgate::fuzz::require(e.line >= s.line && e.line >= 1, "entry line numbers");

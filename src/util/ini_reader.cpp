@@ -1,8 +1,8 @@
-#include "fieldgate/config/ini_reader.hpp"
+#include "fieldgate/util/ini_reader.hpp"
 
 #include "fieldgate/util/units.hpp"
 
-namespace fieldgate::config {
+namespace fieldgate::util {
 namespace {
 
 std::string_view strip_inline_comment(std::string_view text) {
@@ -40,7 +40,7 @@ std::string quote(std::string_view text) {
     return out;
 }
 
-IniFile read_ini(const std::string& file, std::string_view text) {
+IniFile read_ini(const std::string& file, std::string_view text, std::string_view sections_accepted) {
     IniFile out;
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 BOM from Windows editors
     int line_no = 0;
@@ -50,12 +50,12 @@ IniFile read_ini(const std::string& file, std::string_view text) {
         text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
         ++line_no;
 
-        const auto line = util::trim(raw);
+        const auto line = trim(raw);
         if (line.empty() || line.front() == ';' || line.front() == '#') continue;
 
         if (line.front() == '[') {
             const auto close = line.find(']');
-            const auto rest = close == std::string_view::npos ? line : util::trim(line.substr(close + 1));
+            const auto rest = close == std::string_view::npos ? line : trim(line.substr(close + 1));
             if (close == std::string_view::npos || !(rest.empty() || rest.front() == ';' || rest.front() == '#')) {
                 out.errors.push_back(where(file, line_no) + "bad section header " + quote(line) +
                                      "; accepted: [name] alone on its line");
@@ -63,11 +63,10 @@ IniFile read_ini(const std::string& file, std::string_view text) {
                 out.sections.push_back(IniSection{file, "", line_no, {}});
                 continue;
             }
-            const auto name = util::trim(line.substr(1, close - 1));
+            const auto name = trim(line.substr(1, close - 1));
             if (name.empty()) {
                 out.errors.push_back(where(file, line_no) +
-                                     "empty section name []; accepted: [gateway] [mqtt] "
-                                     "[store] [uplink] [bus.NAME] [model.NAME] [device.NAME]");
+                                     "empty section name []; accepted: " + std::string(sections_accepted));
             }
             out.sections.push_back(IniSection{file, std::string(name), line_no, {}});
             continue;
@@ -79,7 +78,7 @@ IniFile read_ini(const std::string& file, std::string_view text) {
                                  "; accepted: key = value, [section], or a comment starting with ; or #");
             continue;
         }
-        const auto key = util::trim(line.substr(0, eq));
+        const auto key = trim(line.substr(0, eq));
         if (key.empty()) {
             out.errors.push_back(where(file, line_no) + "no key before '='; accepted: key = value");
             continue;
@@ -90,10 +89,10 @@ IniFile read_ini(const std::string& file, std::string_view text) {
             continue;
         }
         if (out.sections.back().name.empty()) continue;  // under a bad header, already reported
-        const auto value = util::trim(strip_inline_comment(line.substr(eq + 1)));
+        const auto value = trim(strip_inline_comment(line.substr(eq + 1)));
         out.sections.back().entries.push_back(IniEntry{std::string(key), std::string(value), line_no});
     }
     return out;
 }
 
-}  // namespace fieldgate::config
+}  // namespace fieldgate::util

@@ -1,4 +1,4 @@
-#include "fields.hpp"
+#include "fieldgate/util/ini_fields.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -6,7 +6,7 @@
 
 #include "fieldgate/util/units.hpp"
 
-namespace fieldgate::config::detail {
+namespace fieldgate::util {
 namespace {
 
 constexpr std::uint64_t kKiB = 1024;
@@ -41,6 +41,25 @@ void Report::error(const IniSection& section, int line, std::string_view key, st
 
 void Report::warning(const IniSection& section, int line, std::string_view key, std::string_view what) {
     warnings_.push_back(prefix(section, line, key) + std::string(what));
+}
+
+void Report::unknown_section(const IniSection& section, std::string_view accepted) {
+    error(section, section.line, "", "unknown section; accepted: " + std::string(accepted));
+}
+
+bool SectionNames::add(Report& report, const IniSection& section, std::string_view once) {
+    const auto [it, added] = first_.try_emplace(section.name, &section);
+    if (!added) {
+        report.error(section, section.line, "",
+                     "section defined twice, first at " + it->second->file + ":" + std::to_string(it->second->line) +
+                         "; accepted: " + std::string(once));
+    }
+    return added;
+}
+
+const IniSection* SectionNames::find(const std::string& name) const {
+    const auto it = first_.find(name);
+    return it == first_.end() ? nullptr : it->second;
 }
 
 Fields::Fields(Report& report, const IniSection& section, bool duplicate)
@@ -111,8 +130,8 @@ const IniEntry* Fields::required_text(std::string_view key, std::string& out) {
 const IniEntry* Fields::duration(std::string_view key, std::int64_t& out, std::int64_t min_ms, std::int64_t max_ms) {
     const IniEntry* e = find(key);
     if (!e) return nullptr;
-    const auto range = util::format_duration_ms(min_ms) + ".." + util::format_duration_ms(max_ms);
-    const auto ms = util::parse_duration_ms(e->value);
+    const auto range = format_duration_ms(min_ms) + ".." + format_duration_ms(max_ms);
+    const auto ms = parse_duration_ms(e->value);
     if (!ms) {
         error(*e, "bad duration " + quote(e->value) + "; accepted: " + range + " as a number and ms, s, min, h or d");
         return nullptr;
@@ -129,7 +148,7 @@ const IniEntry* Fields::size(std::string_view key, std::uint64_t& out, std::uint
     const IniEntry* e = find(key);
     if (!e) return nullptr;
     const auto range = format_size(min) + ".." + format_size(max);
-    const auto bytes = util::parse_size_bytes(e->value);
+    const auto bytes = parse_size_bytes(e->value);
     if (!bytes) {
         error(*e, "bad size " + quote(e->value) + "; accepted: " + range +
                       " as a number, optionally with B, KiB, MiB, GiB or TiB");
@@ -164,7 +183,7 @@ std::optional<std::int64_t> Fields::integer(std::string_view key, std::int64_t m
 const IniEntry* Fields::boolean(std::string_view key, bool& out) {
     const IniEntry* e = find(key);
     if (!e) return nullptr;
-    const auto value = util::parse_bool(e->value);
+    const auto value = parse_bool(e->value);
     if (!value) {
         error(*e, "bad boolean " + quote(e->value) + "; accepted: true false yes no on off");
         return nullptr;
@@ -186,4 +205,4 @@ void Fields::finish() {
     }
 }
 
-}  // namespace fieldgate::config::detail
+}  // namespace fieldgate::util

@@ -1,15 +1,17 @@
 #pragma once
-// Private to src/config: typed access to one INI section's settings, and the message format.
+// Typed access to one INI section's settings, and the message format: shared by fieldgated's
+// configuration and the simulators' files, so all three read and report the same way.
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "fieldgate/config/ini_reader.hpp"
+#include "fieldgate/util/ini_reader.hpp"
 
-namespace fieldgate::config::detail {
+namespace fieldgate::util {
 
 /// Collects messages, formatted `FILE:LINE: [SECTION] KEY: what is wrong; what is accepted`.
 class Report {
@@ -21,10 +23,25 @@ public:
     void error(const IniSection& section, int line, std::string_view key, std::string_view what);
     void warning(const IniSection& section, int line, std::string_view key, std::string_view what);
     void error(std::string text) { errors_.push_back(std::move(text)); }
+    /// `[NAME]: unknown section; accepted: <accepted>` at the header's line.
+    void unknown_section(const IniSection& section, std::string_view accepted);
 
 private:
     std::vector<std::string>& errors_;
     std::vector<std::string>& warnings_;
+};
+
+/// The sections met so far, by name.
+class SectionNames {
+public:
+    /// True when `section` is the first of its name; otherwise reports
+    /// `section defined twice, first at FILE:LINE; accepted: <once>`.
+    bool add(Report& report, const IniSection& section, std::string_view once);
+    /// The first section called `name`, or nullptr.
+    const IniSection* find(const std::string& name) const;
+
+private:
+    std::map<std::string, const IniSection*> first_;
 };
 
 /// One section's settings, each taken once by name. Keys given twice are reported on
@@ -87,4 +104,4 @@ const IniEntry* Fields::choice(std::string_view key, E& out,
     return nullptr;
 }
 
-}  // namespace fieldgate::config::detail
+}  // namespace fieldgate::util
