@@ -1,14 +1,15 @@
 #include "options.hpp"
 
 #include <arpa/inet.h>
-#include <ini.h>
 
 #include <charconv>
-#include <cstdio>
+#include <fstream>
 #include <map>
-#include <set>
+#include <sstream>
 #include <string_view>
 #include <utility>
+
+#include "fieldgate/util/ini_fields.hpp"
 
 namespace fieldgate::sim {
 
@@ -47,106 +48,73 @@ bool valid_ipv4(const std::string& text) {
     return inet_pton(AF_INET, text.c_str(), &addr) == 1;
 }
 
-struct IniState {
-    std::string file;
-    int line = 0;
-    FILE* stream = nullptr;
-    Options* options = nullptr;
-    std::vector<std::string>* errors = nullptr;
-    std::map<std::string, std::size_t> device_index;     // section name -> options->devices
-    std::set<std::pair<std::string, std::string>> seen;  // (section, key): a key given twice is an error
-    std::set<std::string> has_port;
-};
+constexpr std::string_view kSections = "[sim] [device.NAME]";
+constexpr std::string_view kDevicePrefix = "device.";
 
-// inih calls the reader once per line, so counting here gives the handler its line number
-// without rebuilding inih with INI_HANDLER_LINENO.
-char* read_line(char* str, int num, void* stream) {
-    auto* st = static_cast<IniState*>(stream);
-    char* got = std::fgets(str, num, st->stream);
-    if (got != nullptr) ++st->line;
-    return got;
+void read_sim(util::Fields& f, Options& options) {
+    std::string listen;
+    if (const auto* e = f.text("listen", listen)) {
+        if (valid_ipv4(listen))
+            options.listen = listen;
+        else
+            f.error(*e, "bad address " + util::quote(listen) + "; accepted: an IPv4 address, e.g. 127.0.0.1");
+    }
+    f.choice<UnknownUnit>("unknown_unit", options.unknown_unit,
+                          {{"exception", UnknownUnit::Exception}, {"silent", UnknownUnit::Silent}});
 }
 
-int on_key(void* user, const char* section_c, const char* name_c, const char* value_c) {
-    auto* st = static_cast<IniState*>(user);
-    const std::string section = section_c;
-    const std::string name = name_c;
-    const std::string value = value_c;
-    auto fail = [&](const std::string& what) {
-        st->errors->push_back(st->file + ":" + std::to_string(st->line) + ": [" + section + "] " + name + ": " + what);
-        return 1;  // keep going: report every problem in one run
-    };
-    if (!st->seen.emplace(section, name).second) return fail("given twice in this section");
+void read_device(util::Fields& f, DeviceSpec& d) {
+    if (!f.find("port")) f.error("port", "missing; accepted: port = 1..65535, or 0 for any free one");
+    if (const auto port = f.integer("port", 0, 65535)) d.port = static_cast<std::uint16_t>(*port);
+    if (const auto unit = f.integer("unit_id", 0, 255)) d.unit_id = static_cast<std::uint8_t>(*unit);
+    f.choice<Profile>("profile", d.profile, {{"demo", Profile::Demo}, {"bench", Profile::Bench}});
+    if (const auto seed = f.integer("seed", 0, kMaxSeed)) d.seed = static_cast<int>(*seed);
+}
 
-    if (section == "sim") {
-        if (name == "listen") {
-            if (!valid_ipv4(value)) return fail("'" + value + "' is not an IPv4 address; e.g. 127.0.0.1");
-            st->options->listen = value;
-        } else if (name == "unknown_unit") {
-            if (value == "exception")
-                st->options->unknown_unit = UnknownUnit::Exception;
-            else if (value == "silent")
-                st->options->unknown_unit = UnknownUnit::Silent;
-            else
-                return fail("'" + value + "' is not accepted; exception | silent");
+}  // namespace
+
+void read_config_text(const std::string& file, std::string_view text, Options& options,
+                      std::vector<std::string>& errors) {
+    auto ini = util::read_ini(file, text, kSections);
+    errors.insert(errors.end(), ini.errors.begin(), ini.errors.end());
+    std::vector<std::string> warnings;  // the getters used here give none
+    util::Report report(errors, warnings);
+    util::SectionNames seen;
+    int devices = 0;
+    for (const auto& s : ini.sections) {
+        if (s.name.empty()) continue;  // a bad header, reported by the reader
+        const bool first = seen.add(report, s, "each section once");
+        util::Fields f(report, s, !first);
+        if (s.name == "sim") {
+            read_sim(f, options);
+        } else if (s.name.size() > kDevicePrefix.size() &&
+                   s.name.compare(0, kDevicePrefix.size(), kDevicePrefix) == 0) {
+            DeviceSpec d;
+            d.name = s.name.substr(kDevicePrefix.size());
+            // Default seed: the device's position among the file's devices, from 1, so devices
+            // written without a seed still serve distinct values.
+            d.seed = ++devices;
+            read_device(f, d);
+            if (first) options.devices.push_back(d);
         } else {
-            return fail("unknown key; accepted: listen, unknown_unit");
+            report.unknown_section(s, kSections);
+            continue;  // its keys mean nothing, so are not reported one by one
         }
-        return 1;
+        f.finish();
     }
-
-    constexpr std::string_view kPrefix = "device.";
-    if (section.compare(0, kPrefix.size(), kPrefix) != 0 || section.size() == kPrefix.size()) {
-        return fail("unknown section; accepted: [sim], [device.NAME]");
-    }
-    auto [it, added] = st->device_index.emplace(section, st->options->devices.size());
-    if (added) {
-        DeviceSpec d;
-        d.name = section.substr(kPrefix.size());
-        // Default seed: the device's position among the file's devices, from 1, so devices
-        // written without a seed still serve distinct values.
-        d.seed = static_cast<int>(st->device_index.size());
-        st->options->devices.push_back(d);
-    }
-    DeviceSpec& d = st->options->devices[it->second];
-    if (name == "port") {
-        st->has_port.insert(section);  // given, even if wrong: one message about it is enough
-        if (!parse_int(value, d.port, 0, 65535))
-            return fail("'" + value + "' is not a port; 1..65535, or 0 for any free one");
-    } else if (name == "unit_id") {
-        if (!parse_int(value, d.unit_id, 0, 255)) return fail("'" + value + "' is not a unit id; 0..255");
-    } else if (name == "profile") {
-        const auto p = parse_profile(value);
-        if (!p) return fail("'" + value + "' is not a profile; demo | bench");
-        d.profile = *p;
-    } else if (name == "seed") {
-        if (!parse_int(value, d.seed, 0, kMaxSeed))
-            return fail("'" + value + "' is not a seed; 0.." + std::to_string(kMaxSeed));
-    } else {
-        return fail("unknown key; accepted: port, unit_id, profile, seed");
-    }
-    return 1;
 }
 
-void read_ini(const std::string& path, Options& options, std::vector<std::string>& errors) {
-    IniState st;
-    st.file = path;
-    st.options = &options;
-    st.errors = &errors;
-    st.stream = std::fopen(path.c_str(), "re");
-    if (st.stream == nullptr) {
-        errors.push_back(path + ": cannot open");
+namespace {
+
+void read_config_file(const std::string& path, Options& options, std::vector<std::string>& errors) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        errors.push_back(path + ": cannot read");
         return;
     }
-    const int rc = ini_parse_stream(read_line, &st, on_key, &st);
-    std::fclose(st.stream);
-    if (rc > 0 && errors.empty())
-        errors.push_back(path + ":" + std::to_string(rc) + ": not an INI line; expected [section] or key = value");
-    for (const auto& entry : st.device_index) {
-        if (st.has_port.count(entry.first) == 0) {
-            errors.push_back(path + ": [" + entry.first + "] port: missing; every device needs a port");
-        }
-    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    read_config_text(path, text.str(), options, errors);
 }
 
 }  // namespace
@@ -285,7 +253,7 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
     if (options.help) return {};
 
     for (const auto& path : configs)
-        read_ini(path, options, errors);
+        read_config_file(path, options, errors);
     if (!listen_text.empty()) {  // the command line wins over [sim] listen
         if (valid_ipv4(listen_text))
             options.listen = listen_text;

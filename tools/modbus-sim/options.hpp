@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "profiles.hpp"
@@ -49,6 +50,12 @@ struct Options {
 /// problem found, one line each (`FILE:LINE: [SECTION] KEY: ...` for the file); empty when
 /// `options` is usable. No I/O besides reading the file.
 std::vector<std::string> parse_options(int argc, const char* const* argv, Options& options);
+
+/// Adds what an INI text (`[sim]`, `[device.NAME]`; the dialect of fieldgated's own files) says
+/// to `options`; every problem goes to `errors` as `FILE:LINE: [SECTION] KEY: what; accepted`.
+/// `file` only labels the messages.
+void read_config_text(const std::string& file, std::string_view text, Options& options,
+                      std::vector<std::string>& errors);
 
 /// The --help text.
 const char* usage();
