@@ -5,7 +5,6 @@ pkg_check_modules(MODBUS REQUIRED IMPORTED_TARGET libmodbus)
 pkg_check_modules(SQLITE REQUIRED IMPORTED_TARGET sqlite3)
 pkg_check_modules(JSONCPP REQUIRED IMPORTED_TARGET jsoncpp)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
-pkg_check_modules(INIH REQUIRED IMPORTED_TARGET inih)
 find_library(PAHO_MQTT3AS paho-mqtt3as REQUIRED)
 find_path(PAHO_INCLUDE MQTTAsync.h REQUIRED)
 
@@ -19,4 +18,4 @@ add_library(fg_deps INTERFACE)
 target_include_directories(fg_deps SYSTEM INTERFACE ${PAHO_INCLUDE})
 target_link_libraries(fg_deps INTERFACE
   PkgConfig::MODBUS PkgConfig::SQLITE PkgConfig::JSONCPP PkgConfig::SYSTEMD
-  PkgConfig::INIH ${CMAKE_DL_LIBS} Threads::Threads)
+  ${CMAKE_DL_LIBS} Threads::Threads)

@@ -7,7 +7,7 @@
 set -eu
 
 build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmodbus-dev libsqlite3-dev \
-libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev"
+libjsoncpp-dev libsystemd-dev libssl-dev"
 fuzz_pkgs="clang libclang-rt-14-dev"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
 test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
@@ -15,7 +15,7 @@ test_pkgs="$test_pkgs lintian dpkg-dev adduser"
 # The TLS tests make their certificates with the openssl command; ssl:// without ca_file uses the system store.
 test_pkgs="$test_pkgs openssl ca-certificates"
 # Cross builds: the target's -dev libraries (and what qemu-user needs to run the programs).
-cross_libs="libpaho-mqtt-dev libmodbus-dev libsqlite3-dev libjsoncpp-dev libsystemd-dev libinih-dev libssl-dev \
+cross_libs="libpaho-mqtt-dev libmodbus-dev libsqlite3-dev libjsoncpp-dev libsystemd-dev libssl-dev \
 libcpputest-dev libc6 libstdc++6 libgcc-s1"
 case "${1:-check}" in
   build) want="$build_pkgs" ;;

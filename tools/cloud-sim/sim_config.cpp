@@ -1,43 +1,26 @@
 #include "sim_config.hpp"
 
-#include <ini.h>
-
+#include <algorithm>
 #include <charconv>
 #include <fstream>
-#include <map>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <utility>
 
-#include "fieldgate/util/units.hpp"
+#include "fieldgate/util/ini_fields.hpp"
 
 namespace fieldgate::cloudsim {
 namespace {
 
-// inih reports no line numbers through this Debian build (INI_HANDLER_LINENO 0), so the reader
-// counts them: inih asks for one line per call, in chunks only when a line exceeds INI_MAX_LINE.
-struct TextStream {
-    std::string_view text;
-    std::size_t pos = 0;
-    int line = 0;
-    bool at_line_start = true;
-};
+using util::Fields;
+using util::IniSection;
+using util::quote;
 
-char* read_line(char* str, int num, void* stream) noexcept {
-    auto* s = static_cast<TextStream*>(stream);
-    if (s->pos >= s->text.size() || num <= 1) return nullptr;
-    if (s->at_line_start) ++s->line;
-    const std::size_t room = static_cast<std::size_t>(num) - 1;
-    std::size_t n = 0;
-    while (n < room && s->pos < s->text.size()) {
-        const char c = s->text[s->pos++];
-        str[n++] = c;
-        if (c == '\n') break;
-    }
-    str[n] = '\0';
-    s->at_line_start = n > 0 && str[n - 1] == '\n';
-    return str;
-}
+constexpr std::string_view kSections = "[hub] [gateway] [product.PK] [device.NAME] [faults]";
+constexpr std::string_view kProductPrefix = "product.";
+constexpr std::string_view kDevicePrefix = "device.";
+constexpr std::int64_t kMaxSummaryMs = 7LL * 24 * 3600 * 1000;
 
 template <typename T>
 std::optional<T> parse_integer(std::string_view text) {
@@ -47,226 +30,95 @@ std::optional<T> parse_integer(std::string_view text) {
     return value;
 }
 
-class Parser {
-public:
-    Parser(std::string_view file_name, TextStream& stream) : file_(file_name), stream_(stream) {}
+bool has_prefix(const std::string& name, std::string_view prefix) {
+    return name.size() > prefix.size() && name.compare(0, prefix.size(), prefix) == 0;
+}
 
-    void on_key(std::string_view section, std::string_view key, std::string_view value) {
-        const int line = stream_.line;
-        if (section != current_section_) {
-            current_section_ = std::string(section);
-            if (!seen_sections_.insert(current_section_).second) {
-                error(line, section, "", "section defined twice; merge its keys into one section");
-            }
-            section_lines_.emplace(current_section_, line);
-        }
-        if (!seen_keys_.insert({std::string(section), std::string(key)}).second) {
-            error(line, section, key, "given twice in this section; keep one");
-            return;
-        }
-        if (section == "hub") {
-            hub_key(line, key, value);
-        } else if (section == "gateway") {
-            identity_key(line, section, key, value, result_.product_key, result_.device_key, result_.device_secret);
-        } else if (section == "faults") {
-            faults_key(line, key, value);
-        } else if (section.substr(0, 8) == "product." && section.size() > 8) {
-            product_key(line, section, key, value);
-        } else if (section.substr(0, 7) == "device." && section.size() > 7) {
-            device_key(line, section, key, value);
-        } else if (unknown_sections_.insert(std::string(section)).second) {
-            error(line, section, "", "unknown section; accepted: [hub] [gateway] [product.PK] [device.NAME] [faults]");
-        }
+void read_hub(Fields& f, SimConfig& sim) {
+    if (const auto* e = f.text("broker", sim.broker)) {
+        if (!parse_broker_uri(sim.broker))
+            f.error(*e, "bad broker address " + quote(sim.broker) + "; accepted: tcp://HOST:PORT");
     }
-
-    ConfigResult finish(int syntax_error_line) {
-        if (syntax_error_line > 0) {
-            error(syntax_error_line, "", "", "syntax error; expected [section], key = value, or a ; comment");
-        }
-        const auto line_of = [&](const std::string& section) {
-            const auto it = section_lines_.find(section);
-            return it == section_lines_.end() ? 0 : it->second;
-        };
-        if (result_.product_key.empty())
-            error(line_of("gateway"), "gateway", "product_key", "missing; the gateway's product key");
-        if (result_.device_key.empty())
-            error(line_of("gateway"), "gateway", "device_key", "missing; the gateway's device key");
-        std::set<std::pair<std::string, std::string>> identities;
-        for (auto& [name, dev] : devices_) {
-            const std::string section = "device." + name;
-            const int line = line_of(section);
-            if (dev.product_key.empty()) error(line, section, "product_key", "missing; the sub-device's product key");
-            if (dev.device_key.empty()) error(line, section, "device_key", "missing; the sub-device's device key");
-            if (dev.device_secret.empty())
-                error(line, section, "device_secret", "missing; the secret its login is signed with");
-            if (dev.product_key.empty() || dev.device_key.empty()) continue;
-            if (dev.product_key == result_.product_key && dev.device_key == result_.device_key) {
-                error(line, section, "device_key", "is the gateway itself; a sub-device needs its own keys");
-            } else if (!identities.insert({dev.product_key, dev.device_key}).second) {
-                error(line, section, "device_key", "another [device.*] has the same product_key and device_key");
-            }
-            if (result_.products.count(dev.product_key) == 0 && unmodelled_.insert(dev.product_key).second) {
-                notes_.push_back("product " + dev.product_key + " has no [product." + dev.product_key +
-                                 "] section: its points are not checked");
-            }
-            dev.name = name;
-            result_.devices.push_back(dev);
-        }
-        const Faults& f = result_.faults;
-        if ((f.every > 0) != (f.reply_code != 0)) {
-            error(line_of("faults"), "faults", f.every > 0 ? "reply_code" : "every",
-                  "reply_code and every go together; set both (or neither)");
-        }
-        ConfigResult out;
-        out.errors = std::move(errors_);
-        out.notes = std::move(notes_);
-        if (out.errors.empty()) {
-            sim_.hub = std::move(result_);
-            out.config = std::move(sim_);
-        }
-        return out;
+    if (const auto* e = f.text("client_id", sim.client_id)) {
+        if (sim.client_id.empty() || sim.client_id.size() > 64)
+            f.error(*e, "bad client id " + quote(sim.client_id) + "; accepted: 1..64 characters");
     }
-
-private:
-    void error(int line, std::string_view section, std::string_view key, std::string_view what) {
-        std::string m = file_;
-        if (line > 0) m += ":" + std::to_string(line);
-        m += ":";
-        if (!section.empty()) m += " [" + std::string(section) + "]";
-        if (!key.empty()) m += " " + std::string(key);
-        m += key.empty() && section.empty() ? " " : ": ";
-        m += what;
-        errors_.push_back(std::move(m));
+    if (const auto* e = f.text("records", sim.records)) {
+        if (sim.records.empty()) f.error(*e, "empty; accepted: a file path for the accepted records");
     }
+    f.boolean("append_records", sim.append_records);
+    f.boolean("logout_on_reconnect", sim.logout_on_reconnect);
+    f.duration("summary_interval", sim.summary_interval_ms, 1, kMaxSummaryMs);
+    if (const auto port = f.integer("front", 0, 65535)) sim.front_port = static_cast<std::uint16_t>(*port);
+    f.text("connects", sim.connects_log);
+}
 
-    bool boolean(int line, std::string_view section, std::string_view key, std::string_view value, bool& out) {
-        const auto b = util::parse_bool(value);
-        if (!b) {
-            error(line, section, key,
-                  "'" + std::string(value) + "' is not a boolean; accepted: true false yes no on off");
-            return false;
-        }
-        out = *b;
-        return true;
+// [gateway] and [device.*]: the secret is required of a sub-device only (the gateway's is for
+// the front, which may be off).
+void read_identity(Fields& f, std::string& pk, std::string& dk, std::string& secret, bool secret_required) {
+    f.required_text("product_key", pk);
+    f.required_text("device_key", dk);
+    if (secret_required) {
+        f.required_text("device_secret", secret);
+    } else if (const auto* e = f.text("device_secret", secret); e && secret.empty()) {
+        f.error(*e, "empty; accepted: the gateway's device secret");
     }
+}
 
-    void hub_key(int line, std::string_view key, std::string_view value) {
-        if (key == "broker") {
-            if (!parse_broker_uri(value)) {
-                error(line, "hub", key,
-                      "'" + std::string(value) + "' is not a broker address; accepted: tcp://HOST:PORT");
-            }
-            sim_.broker = std::string(value);
-        } else if (key == "client_id") {
-            if (value.empty() || value.size() > 64) error(line, "hub", key, "must be 1..64 characters");
-            sim_.client_id = std::string(value);
-        } else if (key == "records") {
-            if (value.empty()) error(line, "hub", key, "empty; a file path for the accepted records");
-            sim_.records = std::string(value);
-        } else if (key == "append_records") {
-            boolean(line, "hub", key, value, sim_.append_records);
-        } else if (key == "logout_on_reconnect") {
-            boolean(line, "hub", key, value, sim_.logout_on_reconnect);
-        } else if (key == "summary_interval") {
-            const auto ms = util::parse_duration_ms(value);
-            if (!ms || *ms <= 0) {
-                error(line, "hub", key,
-                      "'" + std::string(value) + "' is not a positive duration; e.g. 10s, 500ms, 1min");
-            } else {
-                sim_.summary_interval_ms = *ms;
-            }
-        } else if (key == "front") {
-            const auto port = parse_integer<int>(value);
-            if (!port || *port < 0 || *port > 65535) {
-                error(line, "hub", key,
-                      "'" + std::string(value) + "' is not a port; accepted: 1..65535, or 0 for none");
-            } else {
-                sim_.front_port = static_cast<std::uint16_t>(*port);
-            }
-        } else if (key == "connects") {
-            sim_.connects_log = std::string(value);
-        } else {
-            error(line, "hub", key,
-                  "unknown key; accepted: broker client_id records append_records logout_on_reconnect "
-                  "summary_interval front connects");
-        }
+void read_product(Fields& f, ThingModel& model) {
+    for (const auto* e : f.take_all()) {
+        if (const auto type = parse_point_type(e->value))
+            model.emplace(e->key, *type);
+        else
+            f.error(*e, "bad point type " + quote(e->value) + "; accepted: number integer string bool array any");
     }
+}
 
-    void identity_key(int line, std::string_view section, std::string_view key, std::string_view value, std::string& pk,
-                      std::string& dk, std::string& secret) {
-        std::string* target = key == "product_key"     ? &pk
-                              : key == "device_key"    ? &dk
-                              : key == "device_secret" ? &secret
-                                                       : nullptr;
-        if (target == nullptr) {
-            error(line, section, key, "unknown key; accepted: product_key device_key device_secret");
-            return;
-        }
-        if (value.empty()) error(line, section, key, "empty");
-        *target = std::string(value);
+void read_faults(Fields& f, Faults& faults) {
+    if (const auto code = f.integer("reply_code", 0, 99999)) {
+        if (*code == kCodeOk)
+            f.error(*f.find("reply_code"),
+                    "200 is success; accepted: 0 (off) or an error code such as 1206, 1212, "
+                    "1008, 500");
+        else
+            faults.reply_code = static_cast<int>(*code);
     }
+    constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
+    if (const auto n = f.integer("every", 0, kMax)) faults.every = static_cast<std::uint64_t>(*n);
+    if (const auto n = f.integer("drop_replies", 0, kMax)) faults.drop_replies = static_cast<std::uint64_t>(*n);
+}
 
-    void product_key(int line, std::string_view section, std::string_view key, std::string_view value) {
-        const auto type = parse_point_type(value);
-        if (!type) {
-            error(line, section, key,
-                  "'" + std::string(value) + "' is not a point type; accepted: number integer string bool array any");
-            return;
-        }
-        result_.products[std::string(section.substr(8))].emplace(std::string(key), *type);
-    }
-
-    void device_key(int line, std::string_view section, std::string_view key, std::string_view value) {
-        SubDevice& dev = devices_[std::string(section.substr(7))];
-        identity_key(line, section, key, value, dev.product_key, dev.device_key, dev.device_secret);
-    }
-
-    void faults_key(int line, std::string_view key, std::string_view value) {
-        Faults& f = result_.faults;
-        if (key == "reply_code") {
-            const auto code = parse_integer<int>(value);
-            if (!code || *code < 0 || *code == kCodeOk || *code > 99999) {
-                error(line, "faults", key,
-                      "'" + std::string(value) +
-                          "' is not an error code; accepted: 0 (off) or a code such as 1206, 1212, 1008, 500");
-            } else {
-                f.reply_code = *code;
-            }
-        } else if (key == "every" || key == "drop_replies") {
-            const auto n = parse_integer<std::uint64_t>(value);
-            if (!n) {
-                error(line, "faults", key,
-                      "'" + std::string(value) + "' is not a count; accepted: 0 (off) or a positive integer");
-            } else {
-                (key == "every" ? f.every : f.drop_replies) = *n;
-            }
-        } else {
-            error(line, "faults", key, "unknown key; accepted: reply_code every drop_replies");
-        }
-    }
-
-    std::string file_;
-    TextStream& stream_;
-    std::string current_section_;
-    std::set<std::string> seen_sections_;
-    std::set<std::string> unknown_sections_;
-    std::set<std::pair<std::string, std::string>> seen_keys_;
-    std::map<std::string, int> section_lines_;
-    std::map<std::string, SubDevice> devices_;  // by section name, in name order
-    std::set<std::string> unmodelled_;
-    std::vector<std::string> errors_;
-    std::vector<std::string> notes_;
-    SimConfig sim_;
-    HubConfig result_;
+struct DeviceSection {
+    const IniSection* section;
+    SubDevice device;
 };
 
-int on_ini_key(void* user, const char* section, const char* name, const char* value) noexcept {
-    if (name == nullptr || value == nullptr) return 1;  // a bare section header (newer inih builds)
-    try {
-        static_cast<Parser*>(user)->on_key(section, name, value);
-        return 1;
-    } catch (...) {
-        return 0;  // out of memory: inih reports the line as an error
+// What spans sections: the gateway's keys, each sub-device's identity, the faults pair.
+void check_across(util::Report& report, const util::SectionNames& seen, const std::string& file,
+                  std::vector<DeviceSection>& devices, HubConfig& hub, std::vector<std::string>& notes) {
+    if (!seen.find("gateway"))
+        report.error(file + ": [gateway]: section missing; accepted: [gateway] with product_key and device_key");
+    std::set<std::pair<std::string, std::string>> identities;
+    std::set<std::string> unmodelled;
+    for (auto& [section, dev] : devices) {
+        if (dev.product_key.empty() || dev.device_key.empty()) continue;  // reported by its section
+        if (dev.product_key == hub.product_key && dev.device_key == hub.device_key) {
+            report.error(*section, section->line, "device_key",
+                         "is the gateway itself; accepted: a sub-device's own product_key and device_key");
+        } else if (!identities.insert({dev.product_key, dev.device_key}).second) {
+            report.error(*section, section->line, "device_key",
+                         "another [device.*] has the same product_key and device_key; accepted: one section "
+                         "per sub-device");
+        }
+        if (hub.products.count(dev.product_key) == 0 && unmodelled.insert(dev.product_key).second) {
+            notes.push_back("product " + dev.product_key + " has no [product." + dev.product_key +
+                            "] section: its points are not checked");
+        }
+    }
+    const Faults& f = hub.faults;
+    if (const IniSection* s = seen.find("faults"); s && (f.every > 0) != (f.reply_code != 0)) {
+        report.error(*s, s->line, f.every > 0 ? "reply_code" : "every",
+                     "reply_code and every go together; accepted: both set, or neither");
     }
 }
 
@@ -287,10 +139,50 @@ std::optional<BrokerAddress> parse_broker_uri(std::string_view uri) {
 }
 
 ConfigResult parse_config(std::string_view text, std::string_view file_name) {
-    TextStream stream{text};
-    Parser parser(file_name, stream);
-    const int rc = ini_parse_stream(read_line, &stream, on_ini_key, &parser);
-    return parser.finish(rc);
+    const std::string file(file_name);
+    const auto ini = util::read_ini(file, text, kSections);
+    ConfigResult out;
+    out.errors = ini.errors;
+    std::vector<std::string> warnings;  // the getters used here give none
+    util::Report report(out.errors, warnings);
+    util::SectionNames seen;
+    SimConfig sim;
+    std::vector<DeviceSection> devices;  // in file order; sorted by name below
+    for (const auto& s : ini.sections) {
+        if (s.name.empty()) continue;  // a bad header, reported by the reader
+        const bool first = seen.add(report, s, "each section once");
+        Fields f(report, s, !first);
+        HubConfig& hub = sim.hub;
+        if (s.name == "hub") {
+            read_hub(f, sim);
+        } else if (s.name == "gateway") {
+            read_identity(f, hub.product_key, hub.device_key, hub.device_secret, false);
+        } else if (s.name == "faults") {
+            read_faults(f, hub.faults);
+        } else if (has_prefix(s.name, kProductPrefix)) {
+            ThingModel model;
+            read_product(f, model);
+            if (first) hub.products[s.name.substr(kProductPrefix.size())] = std::move(model);
+        } else if (has_prefix(s.name, kDevicePrefix)) {
+            DeviceSection d{&s, {}};
+            d.device.name = s.name.substr(kDevicePrefix.size());
+            read_identity(f, d.device.product_key, d.device.device_key, d.device.device_secret, true);
+            if (first) devices.push_back(std::move(d));
+        } else {
+            report.unknown_section(s, kSections);
+            continue;  // its keys mean nothing, so are not reported one by one
+        }
+        f.finish();
+    }
+    std::sort(devices.begin(), devices.end(),
+              [](const DeviceSection& a, const DeviceSection& b) { return a.device.name < b.device.name; });
+    check_across(report, seen, file, devices, sim.hub, out.notes);
+    if (out.errors.empty()) {
+        for (auto& d : devices)
+            sim.hub.devices.push_back(std::move(d.device));
+        out.config = std::move(sim);
+    }
+    return out;
 }
 
 ConfigResult load_config(const std::string& path) {

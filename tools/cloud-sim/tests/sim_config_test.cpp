@@ -87,19 +87,42 @@ TEST(CloudSimConfig, bad_values_are_errors) {
     auto err = [](const std::string& extra) {
         return first_error(parse_config("[gateway]\nproduct_key = a\ndevice_key = b\n" + extra, "f"));
     };
-    STRCMP_CONTAINS("f:5: [product.p] x: 'float' is not a point type", err("[product.p]\nx = float\n").c_str());
+    STRCMP_CONTAINS("f:5: [product.p] x: bad point type \"float\"; accepted: number integer string bool array any",
+                    err("[product.p]\nx = float\n").c_str());
     STRCMP_CONTAINS("f:5: [hub] broker:", err("[hub]\nbroker = ssl://h:1\n").c_str());
     STRCMP_CONTAINS("f:5: [hub] append_records:", err("[hub]\nappend_records = maybe\n").c_str());
     STRCMP_CONTAINS("f:5: [faults] every:", err("[faults]\nevery = -1\n").c_str());
     STRCMP_CONTAINS("f:5: [faults] reply_code:", err("[faults]\nreply_code = 200\n").c_str());
     STRCMP_CONTAINS("reply_code and every go together", err("[faults]\nevery = 3\n").c_str());
-    STRCMP_CONTAINS("f:5: [colours]: unknown section", err("[colours]\nred = 1\n").c_str());
+    STRCMP_CONTAINS("f:4: [colours]: unknown section", err("[colours]\nred = 1\n").c_str());
     STRCMP_CONTAINS(
         "f:3: [gateway] device_key: given twice",
         parse_config("[gateway]\ndevice_key = a\ndevice_key = b\nproduct_key = c\n", "f").errors[0].c_str());
-    STRCMP_CONTAINS("section defined twice",
+    STRCMP_CONTAINS("f:8: [hub]: section defined twice, first at f:4;",
                     err("[hub]\nrecords = x\n[faults]\nevery = 0\n[hub]\nclient_id = y\n").c_str());
-    STRCMP_CONTAINS("syntax error", err("no equals sign here\n").c_str());
+    STRCMP_CONTAINS("f:4: not a setting \"no equals sign here\"", err("no equals sign here\n").c_str());
+}
+
+// The reader is fieldgated's (util/ini_reader.hpp): its comments, blanks and messages.
+TEST(CloudSimConfig, the_file_is_read_in_fieldgateds_ini_dialect) {
+    const ConfigResult good = parse_config(
+        "\xEF\xBB\xBF# a comment\n  [gateway]  ; trailing comment\n\tproduct_key=a;b ; the ';' of a;b is kept\n"
+        "device_key =   b  \n",
+        "f");
+    CHECK(good.config.has_value());
+    STRCMP_EQUAL("a;b", good.config->hub.product_key.c_str());
+    STRCMP_EQUAL("b", good.config->hub.device_key.c_str());
+
+    const std::string base = "[gateway]\nproduct_key = a\ndevice_key = b\n";
+    STRCMP_CONTAINS("f:4: bad section header \"[hub\"", first_error(parse_config(base + "[hub\n", "f")).c_str());
+    STRCMP_CONTAINS("f:1: x: setting before any section", first_error(parse_config("x = 1\n" + base, "f")).c_str());
+    STRCMP_CONTAINS("f:4: empty section name []; accepted: [hub] [gateway]",
+                    first_error(parse_config(base + "[]\n", "f")).c_str());
+    STRCMP_CONTAINS("f:5: [hub] front: \"70000\" out of range; accepted: 0..65535",
+                    first_error(parse_config(base + "[hub]\nfront = 70000\n", "f")).c_str());
+    // inih's `key: value` and indented continuation lines are not part of the dialect.
+    STRCMP_CONTAINS("f:5: not a setting \"front: 1\"",
+                    first_error(parse_config(base + "[hub]\nfront: 1\n", "f")).c_str());
 }
 
 TEST(CloudSimConfig, required_keys_and_cross_checks) {
