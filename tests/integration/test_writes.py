@@ -3,12 +3,9 @@ the daemon: a measurepoint set checked whole, written by the device's bus thread
 seen in the next uploaded record; every refusal (400 unknown / read-only / wrong type / out of
 range with nothing written, 503 offline or too soon, 500 a device exception); get from the last
 polled values; fieldgatectl write; and polling of another bus going on through a burst of writes."""
-import json
-import os
-import subprocess
 import time
 
-from fgharness import (DEMO_MODEL, DEMO_PRODUCT, TOOLS_BIN, CloudSim, ModbusSim, Mosquitto, Stack, Workdir,
+from fgharness import (DEMO_MODEL, DEMO_PRODUCT, CloudSim, ModbusSim, Mosquitto, Stack, Workdir, cloud_send,
                        daemon_config, fieldgatectl, fieldgated, free_port, run, status, stop_cleanly, wait_until,
                        write)
 
@@ -22,28 +19,6 @@ run = coil:16 bool writable
 REFUSED = "command = holding:150 uint16 writable\n"
 PRODUCT = DEMO_PRODUCT + "setpoint = number\nmode = integer\nlevel = number\nlabel = string\nrun = integer\n" \
                          "command = integer\n"
-
-
-def send(broker, wd, requests, timeout_ms=15000):
-    """Sends (device, service, params) requests as the cloud does; returns their replies (dicts)."""
-    lines = []
-    for n, (device, service, params) in enumerate(requests):
-        payload = {"id": "t%d-%d" % (time.monotonic_ns(), n), "version": "1.0",
-                   "method": "thing.service.measurepoint.%s" % service, "params": params}
-        lines.append("/sys/meterPk/%s/thing/service/measurepoint/%s %s" % (device, service, json.dumps(payload)))
-    path = write(os.path.join(wd, "requests-%d.txt" % time.monotonic_ns()), "\n".join(lines) + "\n")
-    out = subprocess.run([os.path.join(TOOLS_BIN, "fieldgate-cloud-sim"), "--broker", broker.uri, "--send", path,
-                          "--timeout-ms", str(timeout_ms)], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    replies = []
-    for line in out.stdout.splitlines():
-        rec = json.loads(line)
-        assert rec["reply"] is not None, "no reply to %s" % rec["request"]
-        reply = json.loads(rec["reply"])
-        assert reply["id"] == json.loads(rec["request"])["id"], rec
-        replies.append(reply)
-    assert len(replies) == len(requests), out.stdout
-    return replies
 
 
 def latest(cloud, device):
@@ -84,19 +59,19 @@ def main():
                    "ghost offline")
 
         # Two points at once: accepted, written, read back, and seen in the next uploaded record.
-        [r] = send(broker, wd, [("meter1", "set", {"setpoint": 21.5, "mode": 3})])
+        [r] = cloud_send(broker, wd, [("meter1", "set", {"setpoint": 21.5, "mode": 3})])
         assert r["code"] == 200 and r["data"] == {}, r
         wait_until(lambda: latest(cloud, "meter1").get("setpoint") == 21.5 and latest(cloud, "meter1").get("mode") == 3,
                    20, "the written values in meter1's next record")
         # A string, a coil and a scaled int16 in one request.
-        [r] = send(broker, wd, [("meter1", "set", {"label": "ab1", "run": True, "level": -1.25})])
+        [r] = cloud_send(broker, wd, [("meter1", "set", {"label": "ab1", "run": True, "level": -1.25})])
         assert r["code"] == 200, r
         wait_until(lambda: (latest(cloud, "meter1").get("label"), latest(cloud, "meter1").get("run"),
                             latest(cloud, "meter1").get("level")) == ("ab1", 1, -1.25), 20, "label, run and level")
 
         # Refused whole with 400, nothing written (mode stays 3 although it comes first).
         time.sleep(0.3)  # past meter1's write_interval (200ms), so the refusals below are the checks'
-        bad = send(broker, wd, [("meter1", "set", {"mode": 5, "nosuch": 1}),
+        bad = cloud_send(broker, wd, [("meter1", "set", {"mode": 5, "nosuch": 1}),
                                 ("meter1", "set", {"mode": 5, "power": 1.0}),
                                 ("meter1", "set", {"mode": "five"}),
                                 ("meter1", "set", {"mode": 70000}),
@@ -112,15 +87,15 @@ def main():
         assert latest(cloud, "meter1")["mode"] == 3, latest(cloud, "meter1")
 
         # get: the last polled values of the points asked for.
-        [g] = send(broker, wd, [("meter1", "get", ["setpoint", "mode", "label"])])
+        [g] = cloud_send(broker, wd, [("meter1", "get", ["setpoint", "mode", "label"])])
         assert g["code"] == 200 and g["data"] == {"setpoint": 21.5, "mode": 3, "label": "ab1"}, g
-        [g] = send(broker, wd, [("meter1", "get", ["nosuch"])])
+        [g] = cloud_send(broker, wd, [("meter1", "get", ["nosuch"])])
         assert g["code"] == 400, g
 
         # Offline: 503, nothing written. A device exception: 500 naming it.
-        [o] = send(broker, wd, [("ghost", "set", {"mode": 1})])
+        [o] = cloud_send(broker, wd, [("ghost", "set", {"mode": 1})])
         assert o["code"] == 503 and "offline" in o["message"], o
-        [e] = send(broker, wd, [("meter3", "set", {"command": 7})])
+        [e] = cloud_send(broker, wd, [("meter3", "set", {"command": 7})])
         assert e["code"] == 500 and "illegal data address" in e["message"], e
         assert e["data"] == {"written": []}, e
 
@@ -138,7 +113,7 @@ def main():
         before = polls_ok(conf, "meter3")
         failed_before = state("meter3")["polls_failed"]
         t0 = time.monotonic()
-        burst = send(broker, wd, [("meter1", "set", {"mode": k}) for k in range(40)])
+        burst = cloud_send(broker, wd, [("meter1", "set", {"mode": k}) for k in range(40)])
         elapsed = time.monotonic() - t0
         assert all(b["code"] in (200, 503) for b in burst), burst
         assert any(b["code"] == 200 for b in burst), burst

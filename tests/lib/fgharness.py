@@ -403,6 +403,29 @@ class CloudSim:
         return self.proc.stop() if self.proc else None
 
 
+def cloud_send(broker, wd, requests, product="meterPk", timeout_ms=15000):
+    """Sends (device, service, params) measurepoint requests as the cloud does, with
+    fieldgate-cloud-sim --send; returns their replies (dicts), in order."""
+    lines = []
+    for n, (device, service, params) in enumerate(requests):
+        payload = {"id": "t%d-%d" % (time.monotonic_ns(), n), "version": "1.0",
+                   "method": "thing.service.measurepoint.%s" % service, "params": params}
+        lines.append("/sys/%s/%s/thing/service/measurepoint/%s %s" % (product, device, service, json.dumps(payload)))
+    path = write(os.path.join(wd, "requests-%d.txt" % time.monotonic_ns()), "\n".join(lines) + "\n")
+    out = subprocess.run([os.path.join(TOOLS_BIN, "fieldgate-cloud-sim"), "--broker", broker.uri, "--send", path,
+                          "--timeout-ms", str(timeout_ms)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    replies = []
+    for line in out.stdout.splitlines():
+        rec = json.loads(line)
+        assert rec["reply"] is not None, "no reply to %s" % rec["request"]
+        reply = json.loads(rec["reply"])
+        assert reply["id"] == json.loads(rec["request"])["id"], rec
+        replies.append(reply)
+    assert len(replies) == len(requests), out.stdout
+    return replies
+
+
 def daemon_config(workdir, broker_uri, buses, devices, gw=("gwPk", "gwDk"), model=DEMO_MODEL, uplink="", store="",
                   rtu_buses=None, device_extra=""):
     """Writes a fieldgated config; buses: {name: port}, rtu_buses: {name: rtu_bus(...)},
