@@ -1,6 +1,8 @@
 #pragma once
 // The simulated EnOS IoT Hub: request validation, sub-device sessions, fault injection and the
 // reply and record text. No I/O, no clock, no MQTT: main.cpp feeds it topics and payloads.
+// hub.cpp holds the envelope, faults and replies; hub_batch.cpp the post/resume batches;
+// hub_sessions.cpp login and logout; thing_model.cpp the value checks.
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "fieldgate/enos/topics.hpp"
+#include "thing_model.hpp"
 
 namespace Json {
 class CharReader;
@@ -20,16 +23,6 @@ class Value;
 }  // namespace Json
 
 namespace fieldgate::cloudsim {
-
-/// Value types of a product's thing model, as named in the sim's INI.
-enum class PointType { Number, Integer, String, Bool, Array, Any };
-
-/// "number", "integer", "string", "bool", "array", "any"; nullopt for anything else.
-std::optional<PointType> parse_point_type(std::string_view text);
-std::string_view point_type_name(PointType type);
-
-/// Point id -> type. std::less<> so a string_view from the parsed JSON finds its id.
-using ThingModel = std::map<std::string, PointType, std::less<>>;
 
 struct SubDevice {
     std::string name;  ///< the [device.NAME] section, for messages
@@ -73,6 +66,9 @@ inline constexpr int kCodePayloadEmpty = 1251;
 inline constexpr int kCodeMethodMismatch = 1260;
 /// Not an EnOS code: the sim could not append the records to its file (the gateway must retry).
 inline constexpr int kCodeSimStorageFailed = 500;
+
+/// The `message` of a reply with `code` ("" for 200).
+std::string_view code_message(int code);
 
 /// What one request did.
 struct Outcome {
@@ -127,6 +123,7 @@ private:
     const SubDevice* find_device(std::string_view product_key, std::string_view device_key) const;
     const ThingModel* find_model(std::string_view product_key) const;
     std::string json_text(const Json::Value& value) const;
+    static std::string describe_device(std::string_view product_key, std::string_view device_key);
     void finish(Outcome& out, int code, const Json::Value& data) const;
 
     HubConfig config_;
