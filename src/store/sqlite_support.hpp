@@ -1,7 +1,9 @@
 #pragma once
 // Small RAII helpers over SQLite's C API, private to the store module. Every SQLite call goes
 // through check(): a result code that is not OK, ROW or DONE throws SqliteError, so a failed
-// step is never taken for the end of the rows and a failed write never for a done one.
+// step is never taken for the end of the rows and a failed write never for a done one. Also
+// what more than one of the store's files does the same way: the settings pragmas and the
+// read-only open of a file that cannot be written.
 #include <sqlite3.h>
 
 #include <algorithm>
