@@ -1,10 +1,14 @@
 #pragma once
 // Small RAII helpers over SQLite's C API, private to the store module. Every SQLite call goes
 // through check(): a result code that is not OK, ROW or DONE throws SqliteError, so a failed
-// step is never taken for the end of the rows and a failed write never for a done one.
+// step is never taken for the end of the rows and a failed write never for a done one. Also
+// what more than one of the store's files does the same way: the settings pragmas and the
+// read-only open of a file that cannot be written.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 #include <string>
@@ -108,6 +112,52 @@ inline void exec(sqlite3* db, const std::string& sql) {
 inline std::int64_t query_int(sqlite3* db, std::string_view sql) {
     Stmt s(db, sql);
     return s.step() ? s.int64(0) : 0;
+}
+
+/// Sets synchronous for `durability`; throws SqliteError.
+inline void apply_durability(sqlite3* db, config::Durability durability) {
+    exec(db, durability == config::Durability::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+}
+
+/// The WAL counts against the disk too: checkpoints and trims it at a sixteenth of max_bytes
+/// (at most SQLite's default of 1000 pages), so database + WAL stay near the bound; throws.
+inline void apply_wal_limit(sqlite3* db, std::uint64_t max_bytes) {
+    const std::uint64_t wal_pages = std::clamp<std::uint64_t>(max_bytes / 16 / 4096, 16, 1000);
+    exec(db, "PRAGMA wal_autocheckpoint=" + std::to_string(wal_pages));
+    exec(db, "PRAGMA journal_size_limit=" + std::to_string(wal_pages * 4096));
+}
+
+/// The URI parameters to read a store file that cannot be written, tried in order: as a
+/// reader (mode=ro), then as immutable (immutable=1: no locks and no -shm, which a medium
+/// that refuses writes cannot give).
+constexpr const char* kReadOnlyModes[] = {"mode=ro", "immutable=1"};
+
+/// A file name as an SQLite URI path ('%', '?' and '#' escaped), with `params`.
+inline std::string uri_of(const std::string& path, const char* params) {
+    std::string out = "file:";
+    for (char c : path) {
+        if (c == '%' || c == '?' || c == '#') {
+            char buf[4];
+            std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out + "?" + params;
+}
+
+/// Opens `path` read-only with the URI `params` (one of kReadOnlyModes), extended result codes
+/// on; nullptr when SQLite refuses.
+inline sqlite3* open_read_only(const std::string& path, const char* params) {
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2(uri_of(path, params).c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+        sqlite3_close(db);  // SQLite hands out a connection even when opening fails
+        return nullptr;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    return db;
 }
 
 inline std::int64_t now_wall_ms() {

@@ -1,10 +1,9 @@
 #pragma once
 #include <atomic>
 #include <cstddef>
-#include <deque>
-#include <mutex>
 #include <vector>
 
+#include "fieldgate/daemon/handover.hpp"
 #include "fieldgate/modbus/reading.hpp"
 
 namespace fieldgate::daemon {
@@ -16,22 +15,17 @@ namespace fieldgate::daemon {
 /// main thread per reading (measured: bench/RESULTS.md).
 class ReadingQueue final : public modbus::ReadingSink {
 public:
-    explicit ReadingQueue(std::size_t capacity);
-    ~ReadingQueue() override;
-    ReadingQueue(const ReadingQueue&) = delete;
-    ReadingQueue& operator=(const ReadingQueue&) = delete;
+    explicit ReadingQueue(std::size_t capacity) : capacity_(capacity) {}
 
     void push(modbus::Reading reading) override;
     /// Takes everything queued (main thread).
-    std::vector<modbus::Reading> drain();
-    int event_fd() const { return event_fd_; }
+    std::vector<modbus::Reading> drain() { return items_.drain(); }
+    int event_fd() const { return items_.fd(); }
     std::uint64_t dropped() const { return dropped_.load(); }
 
 private:
     std::size_t capacity_;
-    int event_fd_ = -1;
-    std::mutex mutex_;
-    std::deque<modbus::Reading> items_;
+    Handover<modbus::Reading> items_;
     std::atomic<std::uint64_t> dropped_{0};
 };
 

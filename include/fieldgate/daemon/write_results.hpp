@@ -1,8 +1,7 @@
 #pragma once
-#include <deque>
-#include <mutex>
 #include <vector>
 
+#include "fieldgate/daemon/handover.hpp"
 #include "fieldgate/modbus/device_writer.hpp"
 
 namespace fieldgate::daemon {
@@ -11,20 +10,13 @@ namespace fieldgate::daemon {
 /// on the commit timer), every write outcome wakes the main loop at once: a reply is waiting.
 class WriteResults final : public modbus::WriteSink {
 public:
-    WriteResults();
-    ~WriteResults() override;
-    WriteResults(const WriteResults&) = delete;
-    WriteResults& operator=(const WriteResults&) = delete;
-
     void write_done(modbus::WriteOutcome outcome) override;
     /// Takes everything reported (main thread).
-    std::vector<modbus::WriteOutcome> drain();
-    int event_fd() const { return event_fd_; }
+    std::vector<modbus::WriteOutcome> drain() { return items_.drain(); }
+    int event_fd() const { return items_.fd(); }
 
 private:
-    int event_fd_ = -1;
-    std::mutex mutex_;
-    std::deque<modbus::WriteOutcome> items_;
+    Handover<modbus::WriteOutcome> items_;
 };
 
 }  // namespace fieldgate::daemon

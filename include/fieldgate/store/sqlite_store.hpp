@@ -120,14 +120,19 @@ private:
     std::int64_t retry_delay_ms_ = 0;
     std::vector<std::string> quarantined_;
 
+    // Opening and its fall-backs (src/store/open.cpp).
     enum class Opened { Ok, Damaged, Unwritable };
     Opened open_file(std::string& why);
-    void open_memory(bool read_file);
+    /// Memory mode from the start: the file read-only when `read_file` and it can be read, else
+    /// an empty database in memory; `why` is the write error status shows.
+    void open_memory(bool read_file, const std::string& why);
     void prepare();
     void close();
+    bool reopen_disk();
+    // A damaged file (src/store/quarantine.cpp).
     void quarantine(const std::string& why);
     std::uint64_t carry_over(const std::string& damaged);
-    bool reopen_disk();
+    // The queue (src/store/sqlite_store.cpp) and its bounds (src/store/bounds.cpp).
     void write_pending();
     void commit_failed(const std::string& what);
     void count_drop(const char* reason, std::uint64_t n);

@@ -109,6 +109,8 @@ public:
 private:
     /// The window over which drain_rate_per_s is measured.
     static constexpr std::int64_t kDrainWindowMs = 10'000;
+    /// A deadline that never comes.
+    static constexpr std::int64_t kNever = INT64_MAX;
 
     enum class State { Idle, Connecting, Subscribing, Ready, Waiting };
     enum class Source { Live, Backlog, Retry };

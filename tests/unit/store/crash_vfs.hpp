@@ -15,9 +15,11 @@
 #include <string>
 #include <vector>
 
+#include "vfs_shim.hpp"
+
 namespace fieldgate::test {
 
-class CrashVfs {
+class CrashVfs : public VfsShim<CrashVfs> {
 public:
     static constexpr int kSector = 512;
 
@@ -30,7 +32,6 @@ public:
     std::mt19937_64 rng;
 
     explicit CrashVfs(std::uint64_t seed) : rng(seed) {
-        real_ = sqlite3_vfs_find(nullptr);
         vfs_.iVersion = 2;
         vfs_.szOsFile = static_cast<int>(sizeof(File));
         vfs_.mxPathname = 512;
@@ -49,11 +50,8 @@ public:
         vfs_.xCurrentTime = &CrashVfs::current_time;
         vfs_.xGetLastError = &CrashVfs::last_error;
         vfs_.xCurrentTimeInt64 = &CrashVfs::current_time64;
-        sqlite3_vfs_register(&vfs_, 1);
+        install();
     }
-    ~CrashVfs() { sqlite3_vfs_unregister(&vfs_); }
-    CrashVfs(const CrashVfs&) = delete;
-    CrashVfs& operator=(const CrashVfs&) = delete;
 
     /// The power comes back: unsynced writes are written, lost or torn, sector by sector, in
     /// order; shared memory is gone. Every file is then as a reboot finds it.
@@ -99,6 +97,7 @@ public:
     std::size_t file_count() const { return files_.size(); }
 
 private:
+    friend class VfsShim<CrashVfs>;
     struct Op {
         bool truncate;
         sqlite3_int64 offset;
@@ -117,8 +116,6 @@ private:
         bool delete_on_close;
     };
 
-    sqlite3_vfs vfs_{};
-    sqlite3_vfs* real_ = nullptr;
     std::map<std::string, Data> files_;
     std::uint64_t temp_names_ = 0;
 
@@ -223,29 +220,6 @@ private:
         if (del) file(f)->vfs->data(f).shm.clear();
         return SQLITE_OK;
     }
-    static const sqlite3_io_methods* methods() {
-        static const sqlite3_io_methods m = {2,
-                                             &close,
-                                             &read,
-                                             &write,
-                                             &truncate,
-                                             &sync,
-                                             &file_size,
-                                             &lock,
-                                             &unlock,
-                                             &check_reserved,
-                                             &file_control,
-                                             &sector_size,
-                                             &device_characteristics,
-                                             &shm_map,
-                                             &shm_lock,
-                                             &shm_barrier,
-                                             &shm_unmap,
-                                             nullptr,
-                                             nullptr};
-        return &m;
-    }
-
     static int open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
         CrashVfs* v = self(vfs);
         f->pMethods = nullptr;

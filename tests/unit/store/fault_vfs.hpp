@@ -7,9 +7,11 @@
 
 #include <cstring>
 
+#include "vfs_shim.hpp"
+
 namespace fieldgate::test {
 
-class FaultVfs {
+class FaultVfs : public VfsShim<FaultVfs> {
 public:
     /// Write calls fail with this code while non-zero (SQLITE_FULL, SQLITE_IOERR_WRITE, ...).
     static inline int fail_writes = 0;
@@ -17,7 +19,6 @@ public:
     static inline bool fail_reads = false;
 
     FaultVfs() {
-        real_ = sqlite3_vfs_find(nullptr);
         vfs_ = *real_;
         vfs_.zName = "fault";
         vfs_.szOsFile = static_cast<int>(sizeof(File)) + real_->szOsFile;
@@ -25,25 +26,20 @@ public:
         vfs_.xOpen = &FaultVfs::open;
         fail_writes = 0;
         fail_reads = false;
-        sqlite3_vfs_register(&vfs_, 1);
+        install();
     }
     ~FaultVfs() {
         fail_writes = 0;
         fail_reads = false;
-        sqlite3_vfs_unregister(&vfs_);
     }
-    FaultVfs(const FaultVfs&) = delete;
-    FaultVfs& operator=(const FaultVfs&) = delete;
 
 private:
+    friend class VfsShim<FaultVfs>;
     struct File {
         sqlite3_file base;
         sqlite3_file* real;
         bool main_db;
     };
-    sqlite3_vfs vfs_{};
-    sqlite3_vfs* real_ = nullptr;
-
     static sqlite3_file* real(sqlite3_file* f) { return reinterpret_cast<File*>(f)->real; }
 
     static int close(sqlite3_file* f) {
@@ -83,29 +79,6 @@ private:
     }
     static void shm_barrier(sqlite3_file* f) { real(f)->pMethods->xShmBarrier(real(f)); }
     static int shm_unmap(sqlite3_file* f, int del) { return real(f)->pMethods->xShmUnmap(real(f), del); }
-
-    static const sqlite3_io_methods* methods() {
-        static const sqlite3_io_methods m = {2,
-                                             &close,
-                                             &read,
-                                             &write,
-                                             &truncate,
-                                             &sync,
-                                             &file_size,
-                                             &lock,
-                                             &unlock,
-                                             &check_reserved,
-                                             &file_control,
-                                             &sector_size,
-                                             &device_characteristics,
-                                             &shm_map,
-                                             &shm_lock,
-                                             &shm_barrier,
-                                             &shm_unmap,
-                                             nullptr,
-                                             nullptr};
-        return &m;
-    }
 
     static int open(sqlite3_vfs* vfs, const char* name, sqlite3_file* f, int flags, int* out_flags) {
         auto* real_vfs = static_cast<sqlite3_vfs*>(vfs->pAppData);
