@@ -14,6 +14,7 @@
 #include "fieldgate/mqtt/paho_library.hpp"
 #include "fieldgate/mqtt/tls_probe.hpp"
 #include "fieldgate/util/log.hpp"
+#include "fieldgate/util/mapped_pages.hpp"
 #include "fieldgate/util/net.hpp"
 #include "fieldgate/util/openssl_library.hpp"
 
@@ -182,6 +183,13 @@ std::vector<Event> PahoClient::drain_events() {
             // Paho says only "TCP/TLS connect failure": find out why before telling the owner.
             start_probe(generation, e.reason);
             continue;
+        }
+        if (e.kind == Event::Kind::Connected && tls_) {
+            // OpenSSL's set-up and the handshake touched most of libcrypto and libssl; a
+            // connection uses about a quarter of those pages (bench/RESULTS.md).
+            const std::size_t released = util::release_clean_pages({"libcrypto.so.3", "libssl.so.3"});
+            util::log_debug("mqtt " + uri_ + ": released " + std::to_string(released / 1024) +
+                            " KiB of OpenSSL's mapped pages");
         }
         out.push_back(std::move(e));
     }
