@@ -104,6 +104,16 @@ PahoClient::Fd::~Fd() {
     if (fd_ >= 0) ::close(fd_);
 }
 
+// Paho 1.3.12 (Debian 12) leaks in MQTTAsync_destroy: MQTTAsync_NULLPublishCommands() clears the
+// topic and payload pointers of every PUBLISH still queued for the handle, also of those never
+// started (never handed to the protocol code, which would own them then), and
+// MQTTAsync_freeCommands() then frees the command without them (eclipse-paho/paho.mqtt.c#1474,
+// fixed upstream after 1.3.13). A publish is queued unstarted for a moment after
+// MQTTAsync_sendMessage(), or for long behind a socket whose writes are pending; a connection lost
+// then costs its topic and payload. Nothing in the API frees or cancels a queued command, so this
+// code cannot avoid it; the uplink's in-flight window bounds it per lost connection. LeakSanitizer
+// reports it only later, as indirect leaks, when the next handle re-initialises Paho's heap
+// tracker and orphans its tree (stacks from MQTTAsync_send, and tree nodes from anywhere in Paho).
 void PahoClient::HandleDeleter::operator()(void* handle) const noexcept {
     MQTTAsync h = as_handle(handle);
     if (lib->is_connected(h)) {
