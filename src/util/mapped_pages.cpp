@@ -85,6 +85,7 @@ std::size_t release_clean_pages(const std::vector<std::string_view>& files) noex
         // A mapping without 'w' cannot gain a copied-on-write page between the read above and
         // madvise() below: only an mprotect() could make it writable, and nothing here does.
         for (const auto& r : releasable_ranges(text, files)) {
+            // NOLINTNEXTLINE(performance-no-int-to-ptr): an address read from /proc/self/smaps
             if (::madvise(reinterpret_cast<void*>(r.begin), r.end - r.begin, MADV_DONTNEED) == 0)
                 released += r.end - r.begin;
         }
