@@ -111,7 +111,8 @@ PahoClient::Fd::~Fd() {
 // fixed upstream after 1.3.13). A publish is queued unstarted for a moment after
 // MQTTAsync_sendMessage(), or for long behind a socket whose writes are pending; a connection lost
 // then costs its topic and payload. Nothing in the API frees or cancels a queued command, so this
-// code cannot avoid it; the uplink's in-flight window bounds it per lost connection. LeakSanitizer
+// code cannot avoid it: what is lost per connection is what the uplink published (batches and
+// their resends after a reply time-out) while Paho could not write. LeakSanitizer
 // reports it only later, as indirect leaks, when the next handle re-initialises Paho's heap
 // tracker and orphans its tree (stacks from MQTTAsync_send, and tree nodes from anywhere in Paho).
 void PahoClient::HandleDeleter::operator()(void* handle) const noexcept {
