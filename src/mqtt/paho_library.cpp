@@ -56,8 +56,8 @@ const PahoLibrary& PahoLibrary::get(bool tls) {
     return lib;
 }
 
-void PahoLibrary::DlClose::operator()(void* handle) const noexcept {
-    dlclose(handle);
+void PahoLibrary::DlClose::operator()(void* dl) const noexcept {
+    dlclose(dl);
 }
 
 }  // namespace fieldgate::mqtt

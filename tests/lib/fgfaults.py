@@ -5,6 +5,7 @@ process; every socket they open is closed by stop()."""
 import os
 import socket
 import threading
+import time
 
 from fgharness import CloudSim, free_port, read_jsonl
 
@@ -110,7 +111,9 @@ class SilentBroker(_Server):
 class Proxy(_Server):
     """Relays to a target port. cut() closes every connection and refuses new ones until
     restore(); with close_after_connack, each connection is closed as soon as the broker's
-    CONNACK has been relayed."""
+    CONNACK has been relayed. `connects` counts the connections made to the target;
+    `connect_times` holds the time.monotonic() of every MQTT CONNECT relayed to it (what the
+    broker saw)."""
 
     def __init__(self, target_port, close_after_connack=False):
         super().__init__()
@@ -118,6 +121,7 @@ class Proxy(_Server):
         self.close_after_connack = close_after_connack
         self.up = True
         self.connects = 0
+        self.connect_times = []
         self.flowing = threading.Event()
         self.flowing.set()
 
@@ -153,6 +157,7 @@ class Proxy(_Server):
         threading.Thread(target=self._pump, args=(upstream, conn, True, pair), daemon=True).start()
 
     def _pump(self, src, dst, from_broker, pair):
+        first = not from_broker
         while True:
             try:
                 data = src.recv(65536)
@@ -164,6 +169,10 @@ class Proxy(_Server):
                     dst.sendall(data)
                 except OSError:
                     data = b""
+                if data and first and data[0] == 0x10:
+                    with self.lock:
+                        self.connect_times.append(time.monotonic())
+                first = False
             if data and from_broker and self.close_after_connack and data[0] == 0x20:
                 data = b""
             if not data:
