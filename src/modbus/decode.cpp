@@ -120,34 +120,58 @@ void append_chars(std::string& out, T value) {
     out.append(buf, static_cast<std::size_t>(res.ptr - buf));
 }
 
-// Writes one number element; false (and possibly partial output, which the caller cuts off)
+// Room one number element takes at most: a comma, two quotes (as=string), the longest
+// shortest-form double (24 chars; an int64 takes 20).
+constexpr std::size_t kElementRoom = 1 + 2 + 32;
+
+// Writes one number element at `w` (kElementRoom bytes are there); returns the end, or nullptr
 // when the value is NaN or infinite.
-bool append_number_element(std::string& out, const Point& p, const BlockData& d, std::uint32_t at) {
+char* write_number_element(char* w, const Point& p, const BlockData& d, std::uint32_t at) {
+    char* const end = w + kElementRoom;
     const Raw raw = decode_number(p, d, at);
-    if (p.as_string) out.push_back('"');  // number text never needs escaping
+    if (p.as_string) *w++ = '"';  // number text never needs escaping
+    std::to_chars_result res{};
     if (p.scale || p.offset) {
         const double v = raw.as_double() * p.scale.value_or(1.0) + p.offset.value_or(0.0);
-        if (!std::isfinite(v)) return false;
-        append_chars(out, v);
+        if (!std::isfinite(v)) return nullptr;
+        res = std::to_chars(w, end, v);
     } else {
         switch (raw.kind) {
             case Raw::Kind::Int:
-                append_chars(out, raw.i);
+                res = std::to_chars(w, end, raw.i);
                 break;
             case Raw::Kind::Uint:
-                append_chars(out, raw.u);
+                res = std::to_chars(w, end, raw.u);
                 break;
             case Raw::Kind::Float32:
-                if (!std::isfinite(raw.f)) return false;
-                append_chars(out, raw.f);
+                if (!std::isfinite(raw.f)) return nullptr;
+                res = std::to_chars(w, end, raw.f);
                 break;
             case Raw::Kind::Float64:
-                if (!std::isfinite(raw.d)) return false;
-                append_chars(out, raw.d);
+                if (!std::isfinite(raw.d)) return nullptr;
+                res = std::to_chars(w, end, raw.d);
                 break;
         }
     }
-    if (p.as_string) out.push_back('"');
+    w = res.ptr;
+    if (p.as_string) *w++ = '"';
+    return w;
+}
+
+// Writes a point's number elements, comma-separated, straight into `out`'s storage: room for all
+// of them is made once (out is a reused buffer, so that costs no allocation after the first
+// polls), then cut to what was written. False when an element is NaN or infinite.
+bool append_number_elements(std::string& out, const Point& p, const BlockData& d, std::uint32_t first,
+                            std::uint32_t step) {
+    const std::size_t start = out.size();
+    out.resize(start + std::size_t{p.count} * kElementRoom);
+    char* w = out.data() + start;
+    for (std::uint32_t e = 0; e < p.count; ++e) {
+        if (e > 0) *w++ = ',';
+        w = write_number_element(w, p, d, first + e * step);
+        if (!w) return false;
+    }
+    out.resize(static_cast<std::size_t>(w - out.data()));
     return true;
 }
 
@@ -188,9 +212,16 @@ void append_number(std::string& out, float value) {
 
 Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
                                    const std::vector<BlockData>& data) {
+    std::string scratch;
+    return encode_measurepoints(points, plan, data, scratch);
+}
+
+Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
+                                   const std::vector<BlockData>& data, std::string& scratch) {
     Measurepoints m;
-    m.json.reserve(2 + points.size() * 40);
-    m.json.push_back('{');
+    std::string& json = scratch;  // written here, then copied once into m.json at its exact size
+    json.clear();
+    json.push_back('{');
     for (std::size_t i = 0; i < points.size(); ++i) {
         const Point& p = points[i];
         // Any mismatch between plan and data (a short read, a plan for other points) makes the
@@ -210,37 +241,37 @@ Measurepoints encode_measurepoints(const std::vector<config::Point>& points, con
             continue;
         }
 
-        const std::size_t mark = m.json.size();
-        if (m.written > 0) m.json.push_back(',');
-        m.json.push_back('"');
-        util::append_json_escaped(m.json, p.id);
-        m.json.append("\":");
+        const std::size_t mark = json.size();
+        if (m.written > 0) json.push_back(',');
+        json.push_back('"');
+        util::append_json_escaped(json, p.id);
+        json.append("\":");
         // quality 0 = good (EnOS convention: 0 is a good value). Only values that were read are
         // written at all, so the quality of a written value is always 0; a failed read leaves the
         // point out (counted in unreadable) instead of sending a placeholder value.
-        if (p.quality) m.json.append("{\"value\":");
+        if (p.quality) json.append("{\"value\":");
         const bool array = p.is_array || p.count != 1;
-        if (array) m.json.push_back('[');
+        if (array) json.push_back('[');
         bool finite = true;
-        for (std::uint32_t e = 0; e < p.count && finite; ++e) {
-            if (e > 0) m.json.push_back(',');
-            const std::uint32_t at = first + e * step;
-            if (p.type == ValueType::String && !is_bit_table(p.table) && !p.bit) {
-                append_string(m.json, p, d, at);
-            } else {
-                finite = append_number_element(m.json, p, d, at);
+        if (p.type == ValueType::String && !is_bit_table(p.table) && !p.bit) {
+            for (std::uint32_t e = 0; e < p.count; ++e) {
+                if (e > 0) json.push_back(',');
+                append_string(json, p, d, first + e * step);
             }
+        } else {
+            finite = append_number_elements(json, p, d, first, step);
         }
         if (!finite) {
-            m.json.resize(mark);
+            json.resize(mark);
             ++m.non_finite;
             continue;
         }
-        if (array) m.json.push_back(']');
-        if (p.quality) m.json.append(",\"quality\":0}");
+        if (array) json.push_back(']');
+        if (p.quality) json.append(",\"quality\":0}");
         ++m.written;
     }
-    m.json.push_back('}');
+    json.push_back('}');
+    m.json.assign(json);
     return m;
 }
 
