@@ -29,7 +29,7 @@
 namespace {
 
 constexpr int kRegisters = 100;  // the simulator maps holding 0..99
-constexpr int kDefaultPairs = 5;
+constexpr int kDefaultPairs = 9;
 
 double cpu_s() {
     rusage ru{};
