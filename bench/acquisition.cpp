@@ -1,6 +1,7 @@
 // fieldgate-bench-acquisition: registers/s of fieldgate's bus polling (BusPoller over its
 // transport, with planning, decoding and stamping, readings handed over through the daemon's own
-// ReadingQueue and drained by this thread on the daemon's default commit interval) against a bare
+// ReadingQueue and drained by this thread as the daemon's main loop does: on the queue's event
+// and on the default commit interval) against a bare
 // libmodbus loop issuing the same requests to the same simulator, in paired rounds whose order
 // alternates (bare first, then fieldgate first), so a load that comes and goes on a shared machine
 // hits both sides alike. Prints every pair, the median and the best ratio of the pairs, and the
@@ -11,6 +12,7 @@
 // Every unit is read as one block of 100 holding registers; the devices are due every 1 ms, more
 // than the line can serve, so the bus thread never waits: it polls back to back.
 #include <modbus.h>
+#include <poll.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -90,9 +92,15 @@ Round fieldgate_round(const fieldgate::config::Config& cfg, int units, double se
     const double t0 = now_s();
     const double c0 = cpu_s();
     long ok = 0;
-    for (double left = seconds; left > 0; left = seconds - (now_s() - t0)) {
-        std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, drain_every_s)));
+    // As the daemon's main loop: drained when the queue's event says a batch waits, and on the
+    // commit timer.
+    double next_commit = t0 + drain_every_s;
+    for (double now = t0; now - t0 < seconds; now = now_s()) {
+        const double until = std::min(next_commit, t0 + seconds);
+        pollfd p{queue.event_fd(), POLLIN, 0};
+        ::poll(&p, 1, std::max(0, static_cast<int>((until - now) * 1000)));
         ok += drain_ok(queue, failed);
+        if (now_s() >= next_commit) next_commit += drain_every_s;
     }
     const double c1 = cpu_s();
     const double t1 = now_s();

@@ -13,7 +13,8 @@
 
 namespace fieldgate::daemon {
 
-ReadingQueue::ReadingQueue(std::size_t capacity) : capacity_(capacity) {
+ReadingQueue::ReadingQueue(std::size_t capacity)
+    : capacity_(capacity), wake_at_(std::max<std::size_t>(1, std::min(kWakeBatch, capacity / 2))) {
     event_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (event_fd_ < 0) throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
 }
@@ -37,7 +38,7 @@ void ReadingQueue::push(modbus::Reading reading) {
             return;
         }
         items_.push_back(std::move(reading));
-        if (items_.size() != capacity_ / 2) return;
+        if (items_.size() != wake_at_) return;
     }
     const std::uint64_t one = 1;
     [[maybe_unused]] const auto n = write(event_fd_, &one, sizeof one);
