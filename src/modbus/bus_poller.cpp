@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <cstdint>
 #include <cstring>
 #include <system_error>
@@ -93,6 +94,15 @@ BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, Readin
         const config::Bus& b = cfg.buses.at(bus);
         add_line(b, devices, make_transport(b));
     }
+}
+
+BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
+                     std::vector<std::unique_ptr<ModbusTransport>> transports)
+    : cfg_(cfg), name_(group.name), sink_(sink) {
+    if (transports.size() != group.lines.size())
+        throw std::invalid_argument("bus=" + group.name + ": one transport per line");
+    for (std::size_t i = 0; i < group.lines.size(); ++i)
+        add_line(cfg.buses.at(group.lines[i].first), group.lines[i].second, std::move(transports[i]));
 }
 
 void BusPoller::add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,

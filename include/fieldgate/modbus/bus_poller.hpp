@@ -68,6 +68,9 @@ public:
               ReadingSink& sink, std::unique_ptr<ModbusTransport> transport);
     /// One thread serving every line of the group in turn (see group_buses).
     BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink);
+    /// Same over given transports, one per line of the group in its order (tests: fake ones).
+    BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
+              std::vector<std::unique_ptr<ModbusTransport>> transports);
     ~BusPoller();
     BusPoller(const BusPoller&) = delete;
     BusPoller& operator=(const BusPoller&) = delete;
