@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <stdexcept>
-#include <cstdint>
-#include <cstring>
 #include <system_error>
 
 #include "fieldgate/util/clock.hpp"
@@ -256,11 +256,12 @@ void BusPoller::serve_due_device(Worker& w) {
             continue;
         }
         // The earliest due of the devices whose line this thread serves (a scan: a bus has tens
-        // of devices, a shared thread 8 endpoints).
+        // of devices, a shared thread 8 endpoints). The line first: the other thread may be
+        // writing the due time of a device it serves.
         auto next = devices_.end();
         std::int64_t next_due = INT64_MAX;
         for (auto d = devices_.begin(); d != devices_.end(); ++d)
-            if (d->due_mono < next_due && lines_[d->line].aside == w.aside) {
+            if (lines_[d->line].aside == w.aside && d->due_mono < next_due) {
                 next = d;
                 next_due = d->due_mono;
             }
