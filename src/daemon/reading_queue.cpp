@@ -7,6 +7,9 @@
 
 namespace fieldgate::daemon {
 
+ReadingQueue::ReadingQueue(std::size_t capacity)
+    : capacity_(capacity), wake_at_(std::max<std::size_t>(1, std::min(kWakeBatch, capacity / 2))) {}
+
 void ReadingQueue::push(modbus::Reading reading) {
     if (reading.mono_ms == 0) {
         // The poll stamped the wall clock when its first reply came; the age since then is short
@@ -20,7 +23,7 @@ void ReadingQueue::push(modbus::Reading reading) {
         ++dropped_;
         return;
     }
-    if (*waiting == capacity_ / 2) items_.wake();
+    if (*waiting == wake_at_) items_.wake();
 }
 
 }  // namespace fieldgate::daemon

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <cstring>
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <system_error>
 
 #include "fieldgate/util/clock.hpp"
@@ -63,6 +66,7 @@ struct BusPoller::DeviceState {
     DeviceReader reader;
     DeviceHealth health;
     std::int64_t due_mono = 0;
+    bool last_ok = true;  ///< how its last poll ended (true before the first)
     util::RateLimit log_limit{kLogEveryMs};
 
     DeviceState(std::size_t i, std::size_t l, const config::Config& cfg, const config::Bus& bus)
@@ -92,6 +96,15 @@ BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, Readin
     }
 }
 
+BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
+                     std::vector<std::unique_ptr<ModbusTransport>> transports)
+    : cfg_(cfg), name_(group.name), sink_(sink) {
+    if (transports.size() != group.lines.size())
+        throw std::invalid_argument("bus=" + group.name + ": one transport per line");
+    for (std::size_t i = 0; i < group.lines.size(); ++i)
+        add_line(cfg.buses.at(group.lines[i].first), group.lines[i].second, std::move(transports[i]));
+}
+
 void BusPoller::add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,
                          std::unique_ptr<ModbusTransport> transport) {
     lines_.emplace_back(bus, std::move(transport));
@@ -106,7 +119,8 @@ BusPoller::~BusPoller() {
 void BusPoller::start() {
     const util::SystemClock clock;
     const std::int64_t now = clock.mono_ms();
-    heartbeat_ = now;
+    main_.heartbeat = now;
+    aside_.heartbeat = now;
     // Spread first polls over one interval: by position within the bus, and by the bus's name
     // across buses (stable from run to run, so a restart keeps the same load pattern).
     const auto n = static_cast<std::int64_t>(devices_.size());
@@ -136,6 +150,11 @@ void BusPoller::stop() {
     if (running_) {
         pthread_join(thread_, nullptr);
         running_ = false;
+    }
+    // Started only by the first thread, which has ended: nothing changes aside_running_ now.
+    if (aside_running_) {
+        pthread_join(aside_thread_, nullptr);
+        aside_running_ = false;
     }
     std::deque<WriteJob> left;
     {
@@ -174,42 +193,78 @@ void BusPoller::submit_write(WriteJob job) {
 }
 
 void* BusPoller::thread_main(void* self) noexcept {
-    static_cast<BusPoller*>(self)->run();
+    auto* p = static_cast<BusPoller*>(self);
+    p->run(p->main_);
     return nullptr;
 }
 
-void BusPoller::run() noexcept {
-    // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters).
-    pthread_setname_np(pthread_self(), ("bus:" + name_).substr(0, 15).c_str());
+void* BusPoller::aside_main(void* self) noexcept {
+    auto* p = static_cast<BusPoller*>(self);
+    p->run(p->aside_);
+    return nullptr;
+}
+
+std::int64_t BusPoller::heartbeat_mono() const {
+    const std::int64_t beat = main_.heartbeat.load();
+    if (!aside_running_) return beat;
+    return std::min(beat, aside_.heartbeat.load());
+}
+
+std::size_t BusPoller::lines_set_aside() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [](const Line& l) { return l.aside; }));
+}
+
+void BusPoller::run(Worker& w) noexcept {
+    // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters);
+    // the second thread of a shared group, serving its failing endpoints, is "off:NAME".
+    pthread_setname_np(pthread_self(), ((w.aside ? "off:" : "bus:") + name_).substr(0, 15).c_str());
     try {
-        serve_due_device();
+        serve_due_device(w);
     } catch (const std::exception& e) {
         util::log_error("bus=" + name_ + ": poller stopped: " + e.what());
     } catch (...) {
         util::log_error("bus=" + name_ + ": poller stopped by an unknown error");
     }
+    std::lock_guard<std::mutex> lock(mutex_);
     for (auto& line : lines_)
-        line.transport->close();
+        if (line.aside == w.aside) line.transport->close();
 }
 
-void BusPoller::serve_due_device() {
+bool BusPoller::served_aside(std::size_t device) const {
+    const auto d =
+        std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == device; });
+    return d != devices_.end() && lines_[d->line].aside;
+}
+
+void BusPoller::serve_due_device(Worker& w) {
     const util::SystemClock clock;
     std::unique_lock<std::mutex> lock(mutex_);
     while (!stop_) {
         const std::int64_t now = clock.mono_ms();
-        heartbeat_ = now;
-        if (!writes_.empty()) {
-            // A write goes before the next poll of its bus, so it never waits a whole cycle.
-            const WriteJob job = std::move(writes_.front());
-            writes_.pop_front();
+        w.heartbeat = now;
+        // A write goes before the next poll of its line, so it never waits a whole cycle; it is
+        // performed by the thread that serves the line now.
+        const auto job_it = std::find_if(writes_.begin(), writes_.end(),
+                                         [&](const WriteJob& j) { return served_aside(j.device) == w.aside; });
+        if (job_it != writes_.end()) {
+            const WriteJob job = std::move(*job_it);
+            writes_.erase(job_it);
             lock.unlock();
-            perform(job);
+            perform(job, w);
             lock.lock();
             continue;
         }
-        auto next = std::min_element(devices_.begin(), devices_.end(), [](const DeviceState& a, const DeviceState& b) {
-            return a.due_mono < b.due_mono;
-        });
+        // The earliest due of the devices whose line this thread serves (a scan: a bus has tens
+        // of devices, a shared thread 8 endpoints). The line first: the other thread may be
+        // writing the due time of a device it serves.
+        auto next = devices_.end();
+        std::int64_t next_due = INT64_MAX;
+        for (auto d = devices_.begin(); d != devices_.end(); ++d)
+            if (lines_[d->line].aside == w.aside && d->due_mono < next_due) {
+                next = d;
+                next_due = d->due_mono;
+            }
         if (next == devices_.end() || next->due_mono > now) {
             const std::int64_t sleep =
                 next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
@@ -217,9 +272,38 @@ void BusPoller::serve_due_device() {
             continue;
         }
         lock.unlock();
-        poll(*next);
+        poll(*next, w);
         lock.lock();
+        rehome(w, *next);
     }
+}
+
+void BusPoller::rehome(Worker& w, const DeviceState& d) {
+    Line& line = lines_[d.line];
+    if (lines_.size() < 2 || stop_) return;  // a thread of its own: nobody to hold up
+    bool healthy = true;
+    for (const auto& s : devices_)
+        if (s.line == d.line) healthy = healthy && s.last_ok;
+    if (healthy != w.aside) return;  // stays where it is
+    if (!w.aside && !aside_running_) {
+        aside_.heartbeat = util::SystemClock().mono_ms();
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setstacksize(&attr, kStackBytes);
+        const int rc = pthread_create(&aside_thread_, &attr, &BusPoller::aside_main, this);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) {
+            util::log_error("bus=" + name_ + ": cannot start a thread for its failing endpoints (" +
+                            std::string(std::strerror(rc)) + "); they stay on the shared thread");
+            return;
+        }
+        aside_running_ = true;
+    }
+    line.aside = !healthy;
+    util::log_info("bus=" + line.bus->name +
+                   (line.aside ? ": not answering; served apart from " + name_ + "'s other endpoints"
+                               : ": answering again; back on " + name_ + "'s shared thread"));
+    wake_.notify_all();
 }
 
 Outcome BusPoller::line_ready(Line& line, std::int64_t now_mono, std::string& error) {
@@ -246,7 +330,7 @@ Outcome BusPoller::line_ready(Line& line, std::int64_t now_mono, std::string& er
     return Outcome::Closed;
 }
 
-void BusPoller::poll(DeviceState& d) {
+void BusPoller::poll(DeviceState& d, Worker& w) {
     const util::SystemClock clock;
     const std::int64_t due = d.due_mono;
     Reading reading;
@@ -274,13 +358,14 @@ void BusPoller::poll(DeviceState& d) {
     bool changed = false;
     schedule(d, reading.ok, due, changed);
     reading.online = d.health.online();
+    d.last_ok = reading.ok;
     const std::int64_t now = clock.mono_ms();
-    heartbeat_ = now;
+    w.heartbeat = now;
     log_outcome(d, reading, changed, now);
     sink_.push(std::move(reading));
 }
 
-void BusPoller::perform(const WriteJob& job) {
+void BusPoller::perform(const WriteJob& job, Worker& w) {
     const util::SystemClock clock;
     WriteOutcome out;
     out.token = job.token;
@@ -298,7 +383,7 @@ void BusPoller::perform(const WriteJob& job) {
         out = perform_writes(*lines_[d->line].transport, cfg_.model_of(*d->device), d->device->unit_id,
                              cfg_.timeout_of(*d->device), job);
     }
-    heartbeat_ = clock.mono_ms();
+    w.heartbeat = clock.mono_ms();
     write_sink_->write_done(std::move(out));
 }
 

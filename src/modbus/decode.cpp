@@ -2,6 +2,7 @@
 
 #include "fieldgate/util/json.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -120,35 +121,146 @@ void append_chars(std::string& out, T value) {
     out.append(buf, static_cast<std::size_t>(res.ptr - buf));
 }
 
-// Writes one number element; false (and possibly partial output, which the caller cuts off)
+// Room one number element takes at most: a comma, two quotes (as=string), the longest
+// shortest-form double (24 chars; an int64 takes 20).
+constexpr std::size_t kElementRoom = 1 + 2 + 32;
+
+// Writes one number element at `w` (kElementRoom bytes are there); returns the end, or nullptr
 // when the value is NaN or infinite.
-bool append_number_element(std::string& out, const Point& p, const BlockData& d, std::uint32_t at) {
+char* write_number_element(char* w, const Point& p, const BlockData& d, std::uint32_t at) {
+    char* const end = w + kElementRoom;
     const Raw raw = decode_number(p, d, at);
-    if (p.as_string) out.push_back('"');  // number text never needs escaping
+    if (p.as_string) *w++ = '"';  // number text never needs escaping
+    std::to_chars_result res{};
     if (p.scale || p.offset) {
         const double v = raw.as_double() * p.scale.value_or(1.0) + p.offset.value_or(0.0);
-        if (!std::isfinite(v)) return false;
-        append_chars(out, v);
+        if (!std::isfinite(v)) return nullptr;
+        res = std::to_chars(w, end, v);
     } else {
         switch (raw.kind) {
             case Raw::Kind::Int:
-                append_chars(out, raw.i);
+                res = std::to_chars(w, end, raw.i);
                 break;
             case Raw::Kind::Uint:
-                append_chars(out, raw.u);
+                res = std::to_chars(w, end, raw.u);
                 break;
             case Raw::Kind::Float32:
-                if (!std::isfinite(raw.f)) return false;
-                append_chars(out, raw.f);
+                if (!std::isfinite(raw.f)) return nullptr;
+                res = std::to_chars(w, end, raw.f);
                 break;
             case Raw::Kind::Float64:
-                if (!std::isfinite(raw.d)) return false;
-                append_chars(out, raw.d);
+                if (!std::isfinite(raw.d)) return nullptr;
+                res = std::to_chars(w, end, raw.d);
                 break;
         }
     }
-    if (p.as_string) out.push_back('"');
+    w = res.ptr;
+    if (p.as_string) *w++ = '"';
+    return w;
+}
+
+// The JSON text under construction, in a buffer the caller keeps from poll to poll: the buffer is
+// only ever grown (its size is the room, len_ what is written), so after the first polls writing
+// costs neither an allocation nor clearing memory.
+class Writer {
+public:
+    explicit Writer(std::string& buf) : buf_(buf) {}
+    /// Room for n more bytes at the end of what is written.
+    char* room(std::size_t n) {
+        if (buf_.size() < len_ + n) buf_.resize(std::max(len_ + n, 2 * buf_.size()));
+        return buf_.data() + len_;
+    }
+    /// What was written into room() ends at `end`.
+    void commit(const char* end) { len_ = static_cast<std::size_t>(end - buf_.data()); }
+    void put(char c) {
+        *room(1) = c;
+        ++len_;
+    }
+    void put(std::string_view s) {
+        std::memcpy(room(s.size()), s.data(), s.size());
+        len_ += s.size();
+    }
+    std::size_t size() const { return len_; }
+    void cut(std::size_t n) { len_ = n; }
+    std::string_view text() const { return {buf_.data(), len_}; }
+
+private:
+    std::string& buf_;
+    std::size_t len_ = 0;
+};
+
+// Integers from registers without bit, scale, offset or quotes, the common case: the element's
+// decoding chosen once per point, not once per element.
+template <typename Value>
+char* write_each(char* w, std::uint32_t count, Value value) {
+    for (std::uint32_t e = 0; e < count; ++e) {
+        if (e > 0) *w++ = ',';
+        w = std::to_chars(w, w + kElementRoom, value(e)).ptr;
+    }
+    return w;
+}
+
+char* write_plain_integers(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
+    switch (p.type) {
+        case ValueType::Uint16:
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 1, p.order); });
+        case ValueType::Uint32:
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 2, p.order); });
+        case ValueType::Uint64:
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 4, p.order); });
+        case ValueType::Int16:
+            return write_each(w, p.count, [&](std::uint32_t e) {
+                return static_cast<std::int16_t>(gather(regs + e * step, 1, p.order));
+            });
+        case ValueType::Int32:
+            return write_each(w, p.count, [&](std::uint32_t e) {
+                return static_cast<std::int32_t>(gather(regs + e * step, 2, p.order));
+            });
+        case ValueType::Int64:
+            return write_each(w, p.count, [&](std::uint32_t e) {
+                return static_cast<std::int64_t>(gather(regs + e * step, 4, p.order));
+            });
+        default:
+            return nullptr;
+    }
+}
+
+bool is_plain_integer(const Point& p) {
+    const bool integer = p.type == ValueType::Uint16 || p.type == ValueType::Uint32 || p.type == ValueType::Uint64 ||
+                         p.type == ValueType::Int16 || p.type == ValueType::Int32 || p.type == ValueType::Int64;
+    return integer && !p.as_string && !p.scale && !p.offset && !p.bit && !is_bit_table(p.table);
+}
+
+// Writes a point's number elements, comma-separated, straight into the buffer. False when an
+// element is NaN or infinite (the caller cuts the point off).
+bool append_number_elements(Writer& out, const Point& p, const BlockData& d, std::uint32_t first, std::uint32_t step) {
+    char* w = out.room(std::size_t{p.count} * kElementRoom);
+    if (is_plain_integer(p)) {
+        out.commit(write_plain_integers(w, p, d.registers.data() + first, step));
+        return true;
+    }
+    for (std::uint32_t e = 0; e < p.count; ++e) {
+        if (e > 0) *w++ = ',';
+        w = write_number_element(w, p, d, first + e * step);
+        if (!w) return false;
+    }
+    out.commit(w);
     return true;
+}
+
+// A point's id as a JSON key's text: most ids need no escaping and are copied as they are.
+void put_key(Writer& out, const std::string& id) {
+    const bool plain = std::all_of(id.begin(), id.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x20 && c != '"' && c != '\\';
+    });
+    if (plain) {
+        out.put(id);
+        return;
+    }
+    std::string escaped;
+    util::append_json_escaped(escaped, id);
+    out.put(escaped);
 }
 
 // string[N]: N registers, two ASCII chars each, high byte first; ends at the first NUL,
@@ -188,9 +300,15 @@ void append_number(std::string& out, float value) {
 
 Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
                                    const std::vector<BlockData>& data) {
+    std::string scratch;
+    return encode_measurepoints(points, plan, data, scratch);
+}
+
+Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
+                                   const std::vector<BlockData>& data, std::string& scratch) {
     Measurepoints m;
-    m.json.reserve(2 + points.size() * 40);
-    m.json.push_back('{');
+    Writer json(scratch);  // written there, then copied once into m.json at its exact size
+    json.put('{');
     for (std::size_t i = 0; i < points.size(); ++i) {
         const Point& p = points[i];
         // Any mismatch between plan and data (a short read, a plan for other points) makes the
@@ -210,37 +328,39 @@ Measurepoints encode_measurepoints(const std::vector<config::Point>& points, con
             continue;
         }
 
-        const std::size_t mark = m.json.size();
-        if (m.written > 0) m.json.push_back(',');
-        m.json.push_back('"');
-        util::append_json_escaped(m.json, p.id);
-        m.json.append("\":");
+        const std::size_t mark = json.size();
+        if (m.written > 0) json.put(',');
+        json.put('"');
+        put_key(json, p.id);
+        json.put("\":");
         // quality 0 = good (EnOS convention: 0 is a good value). Only values that were read are
         // written at all, so the quality of a written value is always 0; a failed read leaves the
         // point out (counted in unreadable) instead of sending a placeholder value.
-        if (p.quality) m.json.append("{\"value\":");
+        if (p.quality) json.put("{\"value\":");
         const bool array = p.is_array || p.count != 1;
-        if (array) m.json.push_back('[');
+        if (array) json.put('[');
         bool finite = true;
-        for (std::uint32_t e = 0; e < p.count && finite; ++e) {
-            if (e > 0) m.json.push_back(',');
-            const std::uint32_t at = first + e * step;
-            if (p.type == ValueType::String && !is_bit_table(p.table) && !p.bit) {
-                append_string(m.json, p, d, at);
-            } else {
-                finite = append_number_element(m.json, p, d, at);
+        if (p.type == ValueType::String && !is_bit_table(p.table) && !p.bit) {
+            std::string text;
+            for (std::uint32_t e = 0; e < p.count; ++e) {
+                if (e > 0) text.push_back(',');
+                append_string(text, p, d, first + e * step);
             }
+            json.put(text);
+        } else {
+            finite = append_number_elements(json, p, d, first, step);
         }
         if (!finite) {
-            m.json.resize(mark);
+            json.cut(mark);
             ++m.non_finite;
             continue;
         }
-        if (array) m.json.push_back(']');
-        if (p.quality) m.json.append(",\"quality\":0}");
+        if (array) json.put(']');
+        if (p.quality) json.put(",\"quality\":0}");
         ++m.written;
     }
-    m.json.push_back('}');
+    json.put('}');
+    m.json.assign(json.text());
     return m;
 }
 

@@ -24,7 +24,7 @@ DeviceRead DeviceReader::read(ModbusTransport& transport, const util::Clock& clo
     if (out.time_ms == 0) out.time_ms = clock.wall_ms();
     const bool line_ok = out.last == Outcome::Ok || out.last == Outcome::Exception;
     if (line_ok) {
-        out.points = encode_measurepoints(model_.points, plan_, data_);
+        out.points = encode_measurepoints(model_.points, plan_, data_, json_scratch_);
         out.ok = out.points.written > 0;
     }
     if (!out.ok && out.error.empty()) out.error = "no point could be read";

@@ -11,11 +11,16 @@ namespace fieldgate::daemon {
 /// The bounded hand-over from bus threads to the main thread. push() never blocks on the
 /// consumer: when the queue is full (the main loop is stuck) the reading is dropped and
 /// counted. The main loop drains it on its commit timer; event_fd() becomes readable only when
-/// the queue passes half its capacity, so a steady flow of readings costs no wake-up of the
-/// main thread per reading (measured: bench/RESULTS.md).
+/// kWakeBatch readings wait (or half the capacity, if smaller), so a steady flow of readings
+/// costs no wake-up of the main thread per reading, and a fast one (a bus polling back to back)
+/// is taken while its readings are still in the caches instead of piling up for a whole commit
+/// interval (measured: bench/RESULTS.md, bench/footprint and bench/acquisition).
 class ReadingQueue final : public modbus::ReadingSink {
 public:
-    explicit ReadingQueue(std::size_t capacity) : capacity_(capacity) {}
+    /// Readings that wake the consumer: a few hundred KiB of measurepoints at most.
+    static constexpr std::size_t kWakeBatch = 256;
+
+    explicit ReadingQueue(std::size_t capacity);
 
     void push(modbus::Reading reading) override;
     /// Takes everything queued (main thread).
@@ -25,6 +30,7 @@ public:
 
 private:
     std::size_t capacity_;
+    std::size_t wake_at_;  ///< queue length that makes event_fd() readable
     Handover<modbus::Reading> items_;
     std::atomic<std::uint64_t> dropped_{0};
 };

@@ -29,9 +29,9 @@ struct PollerGroup {
 /// How the configuration's buses map onto poller threads: every [bus.*] section gets a thread of
 /// its own (a serial line, or a TCP gateway with many units); devices with a tcp://host:port bus
 /// of their own share threads, kEndpointsPerThread endpoints each, so 500 meters on 500 endpoints
-/// need 63 threads instead of 500 (each thread's stack costs about 12 KiB of RSS). The price: an
-/// endpoint that does not answer holds its thread-mates up by its time-out (a refused connection
-/// costs nothing), once per probe while it is offline. Pure.
+/// need 63 threads instead of 500 (each thread's stack costs about 12 KiB of RSS). An endpoint
+/// that stops answering is handed to a second thread of its pool (see BusPoller) after its first
+/// failed poll, so it holds its thread-mates up by one time-out, not once per probe. Pure.
 constexpr std::size_t kEndpointsPerThread = 8;
 std::vector<PollerGroup> group_buses(const config::Config& cfg);
 
@@ -46,6 +46,14 @@ std::vector<PollerGroup> group_buses(const config::Config& cfg);
 /// it ended, so polls do not drift; a poll that overran its slot skips the missed slots instead
 /// of bursting; first polls are spread over one interval (within the bus by position, across
 /// buses by the bus name), so 500 one-device buses do not all fire in the same millisecond.
+///
+/// Shared threads (a group of several tcp:// endpoints): a line whose device's poll fails (a
+/// time-out, a connection that cannot be made or is lost) moves to the group's second thread,
+/// "off:NAME", started on the first such failure; it comes back when every one of its devices
+/// has answered again. So a silent or black-holed endpoint delays its live thread-mates by at
+/// most one time-out (its first failure), not once per probe, and dead endpoints hold up only
+/// each other. A line is served by one thread at a time: it changes hands only at the end of a
+/// poll, by the thread that served it.
 class BusPoller {
 public:
     /// Bus threads' stack: polling needs a few KiB; the default 8 MiB per thread would reserve
@@ -60,6 +68,9 @@ public:
               ReadingSink& sink, std::unique_ptr<ModbusTransport> transport);
     /// One thread serving every line of the group in turn (see group_buses).
     BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink);
+    /// Same over given transports, one per line of the group in its order (tests: fake ones).
+    BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
+              std::vector<std::unique_ptr<ModbusTransport>> transports);
     ~BusPoller();
     BusPoller(const BusPoller&) = delete;
     BusPoller& operator=(const BusPoller&) = delete;
@@ -77,8 +88,10 @@ public:
     void submit_write(WriteJob job);
 
     /// Monotonic ms of the thread's last sign of life (for the watchdog); updated at least
-    /// once per poll and once a second on a quiet bus.
-    std::int64_t heartbeat_mono() const { return heartbeat_.load(); }
+    /// once per poll and once a second on a quiet bus. With a second thread: the older of both.
+    std::int64_t heartbeat_mono() const;
+    /// How many of the lines are served by the second thread now (for tests and status).
+    std::size_t lines_set_aside() const;
     const std::string& name() const { return name_; }
     /// Whether `device` (an index into Config::devices) is polled by this thread.
     bool serves(std::size_t device) const;
@@ -91,18 +104,30 @@ private:
         std::unique_ptr<ModbusTransport> transport;
         util::Backoff reopen_backoff;
         std::int64_t reopen_at_mono = 0;
-        std::string error;  ///< why the line is closed; empty while it is open
+        std::string error;   ///< why the line is closed; empty while it is open
+        bool aside = false;  ///< served by the second thread (guarded by mutex_)
         Line(const config::Bus& b, std::unique_ptr<ModbusTransport> t);
+    };
+    /// What one of the (at most two) threads sees of itself.
+    struct Worker {
+        bool aside = false;  ///< the second thread: serves the lines set aside
+        std::atomic<std::int64_t> heartbeat{0};
     };
 
     void add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,
                   std::unique_ptr<ModbusTransport> transport);
 
     static void* thread_main(void* self) noexcept;
-    void run() noexcept;
-    void serve_due_device();
-    void poll(DeviceState& d);
-    void perform(const WriteJob& job);
+    static void* aside_main(void* self) noexcept;
+    void run(Worker& w) noexcept;
+    void serve_due_device(Worker& w);
+    /// Which thread serves `device`'s line now (a device not served here: the first). Under mutex_.
+    bool served_aside(std::size_t device) const;
+    /// After a poll of `d` by `w`: hands its line to the other thread when it should change hands.
+    /// Under mutex_.
+    void rehome(Worker& w, const DeviceState& d);
+    void poll(DeviceState& d, Worker& w);
+    void perform(const WriteJob& job, Worker& w);
     /// Ok when the line is open, opening it when its back-off allows; else Closed (`error` says
     /// why) or Stopped.
     Outcome line_ready(Line& line, std::int64_t now_mono, std::string& error);
@@ -116,10 +141,13 @@ private:
     ReadingSink& sink_;
     pthread_t thread_{};
     bool running_ = false;
-    std::mutex mutex_;
+    Worker main_;
+    Worker aside_{true, {0}};
+    pthread_t aside_thread_{};
+    std::atomic<bool> aside_running_{false};  ///< changed under mutex_ (and by stop() after the join)
+    mutable std::mutex mutex_;
     std::condition_variable wake_;
     bool stop_ = false;
-    std::atomic<std::int64_t> heartbeat_{0};
     WriteSink* write_sink_ = nullptr;
     std::deque<WriteJob> writes_;  ///< guarded by mutex_
 };

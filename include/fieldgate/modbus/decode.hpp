@@ -39,6 +39,10 @@ struct Measurepoints {
 ///   with any NaN/inf element (after scale/offset) is left out whole and counted in `non_finite`.
 Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
                                    const std::vector<BlockData>& data);
+/// The same, writing into `scratch` (a buffer the caller keeps from poll to poll, so a poll
+/// allocates nothing but the result's text, at its exact size).
+Measurepoints encode_measurepoints(const std::vector<config::Point>& points, const Plan& plan,
+                                   const std::vector<BlockData>& data, std::string& scratch);
 
 /// Appends the shortest text that reads back to the same value (std::to_chars). NaN and
 /// infinities are not JSON: they are written as `null`; callers that must leave such values out

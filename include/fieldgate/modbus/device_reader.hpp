@@ -59,7 +59,8 @@ private:
     std::string where_;
     Plan plan_;
     bool single_reads_ = false;
-    std::vector<BlockData> data_;
+    std::vector<BlockData> data_;  ///< reused from poll to poll, as is:
+    std::string json_scratch_;     ///< where the measurepoints are written before their hand-over
     std::map<std::uint8_t, std::uint64_t> exceptions_;
     util::RateLimit exception_log_{60'000};
 };

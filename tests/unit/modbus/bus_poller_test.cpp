@@ -1,7 +1,10 @@
 #include "fieldgate/modbus/bus_poller.hpp"
 
+#include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "fake_transport.hpp"
@@ -122,4 +125,65 @@ TEST(BusPoller, named_buses_get_a_thread_each_and_tcp_endpoints_share_threads) {
         for (const auto& l : g.lines)
             devices += l.second.size();
     LONGS_EQUAL(loaded.config->devices.size(), devices);
+}
+
+// A shared thread (several tcp:// endpoints): an endpoint that stops answering is served apart
+// after its first failure, so its thread-mate keeps being polled while it hangs; stop() ends
+// both threads without waiting the hang out.
+TEST(BusPoller, a_failing_endpoint_is_served_apart_from_its_thread_mates) {
+    std::string text = R"(
+[gateway]
+product_key = gp
+device_key = gd
+device_secret = s
+[mqtt]
+uri = tcp://127.0.0.1:1883
+[model.m]
+a = holding:0 uint16
+)";
+    for (const char* name : {"live", "dead"})
+        text += std::string("[device.") + name + "]\nproduct_key = p\ndevice_key = " + name +
+                "\ndevice_secret = s\nmodel = m\ninterval = 10ms\nbus = tcp://10.0.0." + (name[0] == 'l' ? "1" : "2") +
+                ":502\n";
+    auto loaded = fieldgate::config::load_texts({{"t.ini", text}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    LONGS_EQUAL(1, groups.size());
+    LONGS_EQUAL(2, groups[0].lines.size());
+    std::vector<std::unique_ptr<fieldgate::modbus::ModbusTransport>> transports;
+    FakeTransport* dead = nullptr;
+    for (const auto& line : groups[0].lines) {
+        auto t = std::make_unique<FakeTransport>();
+        if (line.first == "tcp://10.0.0.2:502") {
+            dead = t.get();
+            Step hang;
+            hang.block_until_interrupted = true;
+            t->script.push_back(fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Timeout));
+            t->script.push_back(hang);  // the first failure sets it apart; then it hangs there
+        }
+        transports.push_back(std::move(t));
+    }
+    CHECK(dead != nullptr);
+    Sink sink;
+    BusPoller poller(cfg, groups[0], sink, std::move(transports));
+    CHECK_FALSE(poller.serves(99));
+    poller.start();
+    CHECK(dead->wait_reading());
+    LONGS_EQUAL(1, poller.lines_set_aside());
+    const auto live_readings = [&] {
+        std::lock_guard<std::mutex> lock(sink.mutex);
+        std::size_t n = 0;
+        for (const auto& r : sink.readings)
+            n += cfg.devices[r.device].name == "live" && r.ok ? 1U : 0U;
+        return n;
+    };
+    // While the dead endpoint hangs, its thread-mate is still polled (without the second thread
+    // it would wait behind the hang for good). Counted, not timed: up to 10 s for 5 readings.
+    const std::size_t before = live_readings();
+    for (int i = 0; i < 1000 && live_readings() < before + 5; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK(live_readings() >= before + 5);
+    poller.stop();
+    CHECK(dead->interrupted);
 }
