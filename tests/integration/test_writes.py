@@ -63,7 +63,9 @@ def main():
         assert r["code"] == 200 and r["data"] == {}, r
         wait_until(lambda: latest(cloud, "meter1").get("setpoint") == 21.5 and latest(cloud, "meter1").get("mode") == 3,
                    20, "the written values in meter1's next record")
-        # A string, a coil and a scaled int16 in one request.
+        # A string, a coil and a scaled int16 in one request. The record above can reach the cloud
+        # within meter1's write_interval (200ms) of the write (the write comes just before a poll).
+        time.sleep(0.3)
         [r] = cloud_send(broker, wd, [("meter1", "set", {"label": "ab1", "run": True, "level": -1.25})])
         assert r["code"] == 200, r
         wait_until(lambda: (latest(cloud, "meter1").get("label"), latest(cloud, "meter1").get("run"),
