@@ -12,11 +12,14 @@
 
 namespace fieldgate::fuzz {
 
-/// Aborts (a finding) when `text` is not one complete, strict JSON value.
-inline Json::Value must_parse(const std::string& text, const char* what) {
+/// Aborts (a finding) when `text` is not one complete, strict JSON value. What the product sends
+/// is an object or an array; `scalar_root` also takes a bare number, string, true/false or null
+/// (RFC 8259 allows them; jsoncpp's strict mode does not).
+inline Json::Value must_parse(const std::string& text, const char* what, bool scalar_root = false) {
     Json::CharReaderBuilder b;
     Json::CharReaderBuilder::strictMode(&b.settings_);
     b.settings_["rejectDupKeys"] = false;
+    b.settings_["strictRoot"] = !scalar_root;
     const std::unique_ptr<Json::CharReader> r(b.newCharReader());
     Json::Value v;
     std::string errs;
