@@ -18,6 +18,9 @@ that it judges fieldgated and not ASan:
   - warm-up first: one 30 s outage (the longest the flap makes) and its drain, so the reference
     already holds what the largest backlog allocates once (SQLite's page cache, batches, Paho's
     buffers, the allocator's free lists at their high-water mark);
+  - then 1500 status requests, which fill ASan's 1 MB quarantine (freed chunks stay resident in it
+    until 1 MB of later frees pushes them out; at 4 polls a second the flap alone takes ~15 min to
+    fill it, which showed as +1.2 MB of "growth" in a 600 s flap and not without the quarantine);
   - ASan's own caches pinned small (ASAN_PINNED): a 1 MB quarantine and 64 kB per thread, freed
     pages given back to the OS at once, and malloc_context_size=2, which bounds ASan's stack depot
     (it keeps every distinct allocation stack and grows each time a code path allocates for the
@@ -58,6 +61,7 @@ import fgharness as h  # noqa: E402
 # ASan's own caches pinned small for the flap (see flap_phase).
 ASAN_PINNED = ("quarantine_size_mb=1:thread_local_quarantine_size_kb=64:allocator_release_to_os_interval_ms=0"
                ":malloc_context_size=2")
+WARMUP_REQUESTS = 1500  # status requests before the reference: enough to fill ASan's quarantine
 FLAP_MAX_S = 30  # outages and up-times of the flap last 1..FLAP_MAX_S s
 INFLIGHT = 2
 BATCH_MAX = 20
@@ -307,6 +311,11 @@ def flap_phase(args, rnd):
         broker.start()
         steady = lambda: h.status(conf)["uplink"]["connected"] and h.status(conf)["store"]["records"] <= DEVICES  # noqa
         h.wait_until(steady, 120, "the backlog to drain after the warm-up outage")
+        # Then fill ASan's quarantine (FIFO, 1 MB): freed chunks stay resident in it until 1 MB of
+        # later frees pushes them out, and at 4 polls a second that takes the daemon ~15 minutes,
+        # which would show up as "growth" over the flap. Status requests churn the allocator fast.
+        for _ in range(WARMUP_REQUESTS):
+            h.status(conf)
         time.sleep(5)
         start = rss_window(sampler, "start")
         t_end = time.monotonic() + args.flap_seconds
@@ -322,6 +331,11 @@ def flap_phase(args, rnd):
         time.sleep(5)
         end = rss_window(sampler, "end")
         sampler.close()
+        if args.samples:
+            with open(args.samples, "w") as f:
+                f.write(json.dumps(dict(asan_options=env.get("ASAN_OPTIONS"), seed=args.seed_used)) + "\n")
+                for x in sampler.samples:
+                    f.write(json.dumps(dict(t=x[0], label=x[1], rss_kb=x[2], load1=x[4], **x[3])) + "\n")
         final = h.assert_every_poll_delivered(conf, cloud, sim)
         stop_problem = None
         try:
@@ -329,6 +343,7 @@ def flap_phase(args, rnd):
         except AssertionError as e:  # a sanitizer report (a leak) or an unclean exit: judged below
             stop_problem = str(e)
             print(stop_problem)
+        stack.items.remove(daemon)  # stopped and judged: the stack must not raise it again
         dog.close()
         gap = dog.max_gap()
         split = {k: end[1][k] - start[1][k] for k in start[1]}
@@ -344,11 +359,6 @@ def flap_phase(args, rnd):
         out["watchdog_late"] = [dict(at_s=round(t - sampler.t0, 1), gap_s=round(g, 3),
                                      load1=min(sampler.samples, key=lambda x: abs(x[0] - (t - sampler.t0)))[4])
                                 for t, g in dog.late(2.0)]
-        if args.samples:
-            with open(args.samples, "w") as f:
-                f.write(json.dumps(dict(asan_options=env.get("ASAN_OPTIONS"), seed=args.seed_used)) + "\n")
-                for x in sampler.samples:
-                    f.write(json.dumps(dict(t=x[0], label=x[1], rss_kb=x[2], load1=x[4], **x[3])) + "\n")
     return out
 
 
