@@ -94,11 +94,15 @@ fuzz:
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
 	sh scripts/fuzz.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-# Not in `make check`: KILLS SIGKILLs with restarts, then a FLAP_SECONDS broker flap under the
-# ASan build (tests/soak/soak.py says how it judges). Long: about 25 min with the defaults.
+# Not in `make check`: KILLS SIGKILLs with restarts and, at the same time in a second process, a
+# FLAP_SECONDS broker flap under the ASan build (tests/soak/soak.py says how it judges; SOAK_ARGS
+# adds options, e.g. --seed N, --sequential, --samples FILE). Long: about 45 min with the defaults
+# on a loaded 2-core machine (the kills decide; the flap takes FLAP_SECONDS + about 2 min).
+SOAK_ARGS ?=
 soak: all
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON all
-	python3 tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) --flap-seconds $(FLAP_SECONDS)
+	python3 -u tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) \
+	  --flap-seconds $(FLAP_SECONDS) $(SOAK_ARGS)
 
 lint:
 	@sh scripts/lint.sh
