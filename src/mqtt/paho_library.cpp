@@ -56,8 +56,8 @@ const PahoLibrary& PahoLibrary::get(bool tls) {
     return lib;
 }
 
-void PahoLibrary::DlClose::operator()(void* handle) const noexcept {
-    dlclose(handle);
+void PahoLibrary::DlClose::operator()(void* h) const noexcept {
+    dlclose(h);
 }
 
 }  // namespace fieldgate::mqtt
