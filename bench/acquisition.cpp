@@ -69,6 +69,7 @@ std::string config_text(bool rtu, const std::string& where, const std::string& p
 
 Round fieldgate_round(const fieldgate::config::Config& cfg, int units, double seconds, long& failed) {
     std::vector<std::size_t> devices;
+    devices.reserve(static_cast<std::size_t>(units));
     for (int u = 0; u < units; ++u)
         devices.push_back(static_cast<std::size_t>(u));
     CountingSink sink;
