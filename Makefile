@@ -100,8 +100,10 @@ soak: all
 	$(MAKE) BUILD=build-asan BUILD_TYPE=Debug CMAKE_ARGS=-DFG_SANITIZE=ON all
 	python3 tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) --flap-seconds $(FLAP_SECONDS)
 
-lint:
-	@sh scripts/lint.sh
+# clang-tidy reads the compilation database of $(BUILD), which configure writes.
+lint: configure
+	@sh scripts/deps.sh lint
+	@LINT_BUILD=$(BUILD) LINT_JOBS=$(JOBS) sh scripts/lint.sh
 
 clean:
 	rm -rf $(BUILD)
