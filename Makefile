@@ -104,8 +104,10 @@ soak: all
 	python3 -u tests/soak/soak.py --build $(BUILD) --asan-build build-asan --kills $(KILLS) \
 	  --flap-seconds $(FLAP_SECONDS) $(SOAK_ARGS)
 
-lint:
-	@sh scripts/lint.sh
+# clang-tidy reads the compilation database of $(BUILD), which configure writes.
+lint: configure
+	@sh scripts/deps.sh lint
+	@LINT_BUILD=$(BUILD) LINT_JOBS=$(JOBS) sh scripts/lint.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -77,6 +77,7 @@ long drain_ok(fieldgate::daemon::ReadingQueue& queue, long& failed) {
 
 Round fieldgate_round(const fieldgate::config::Config& cfg, int units, double seconds, long& failed) {
     std::vector<std::size_t> devices;
+    devices.reserve(static_cast<std::size_t>(units));
     for (int u = 0; u < units; ++u)
         devices.push_back(static_cast<std::size_t>(u));
     // The daemon's hand-over with its capacity; drained on the daemon's default commit interval.

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian packages fieldgate needs to build, test and run its demo.
 # As root it runs apt-get itself; otherwise it prints the exact command to run.
-# Usage: scripts/deps.sh [build|check|demo]   (default: check = build + test tools)
+# Usage: scripts/deps.sh [build|check|demo|lint]   (default: check = build + test tools;
+#        lint = build + the linters `make lint` runs)
 #        scripts/deps.sh cross ARCH SYSROOT   (ARCH arm64|armhf: cross toolchain, qemu-user and the
 #        target's libraries in SYSROOT, see cross_sysroot below; `make deb|check-cross ARCH=` call it)
 set -eu
@@ -9,6 +10,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config ninja-build libpaho-mqtt-dev libmodbus-dev libsqlite3-dev \
 libjsoncpp-dev libsystemd-dev libssl-dev"
 fuzz_pkgs="clang libclang-rt-14-dev"
+lint_pkgs="clang-format clang-tidy cppcheck python3"
 test_pkgs="libcpputest-dev mosquitto mosquitto-clients socat python3 sqlite3 systemd"
 test_pkgs="$test_pkgs faketime"  # libfaketime: the no-clock test runs the daemon in 2001
 test_pkgs="$test_pkgs lintian dpkg-dev adduser"
@@ -21,13 +23,14 @@ case "${1:-check}" in
   build) want="$build_pkgs" ;;
   check|demo) want="$build_pkgs $test_pkgs" ;;
   fuzz) want="$build_pkgs $test_pkgs $fuzz_pkgs" ;;
+  lint) want="$build_pkgs $lint_pkgs" ;;
   cross)
     arch="${2:-}"; sysroot="${3:-}"
     case "$arch" in arm64) triplet=aarch64-linux-gnu ;; armhf) triplet=arm-linux-gnueabihf ;;
       *) echo "usage: $0 cross arm64|armhf SYSROOT" >&2; exit 2 ;; esac
     [ -n "$sysroot" ] || { echo "usage: $0 cross $arch SYSROOT" >&2; exit 2; }
     want="$build_pkgs $test_pkgs crossbuild-essential-$arch qemu-user-static" ;;
-  *) echo "usage: $0 [build|check|demo|fuzz|cross ARCH SYSROOT]" >&2; exit 2 ;;
+  *) echo "usage: $0 [build|check|demo|fuzz|lint|cross ARCH SYSROOT]" >&2; exit 2 ;;
 esac
 
 # The target's libraries go into a private library root (SYSROOT, inside build-<arch>/), not

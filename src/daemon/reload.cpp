@@ -28,17 +28,24 @@ bool same(const config::Bus& a, const config::Bus& b) {
     return key_of(a) == key_of(b);
 }
 
+// "[<prefix><name>] <what>", appended in place: no temporary string per section.
+std::string section_line(const std::string& prefix, const std::string& name, const char* what) {
+    std::string line = "[";
+    line.append(prefix).append(name).append("] ").append(what);
+    return line;
+}
+
 template <typename Map>
 void diff_sections(const Map& was, const Map& now, const std::string& prefix, std::vector<std::string>& out) {
     for (const auto& [name, v] : now) {
         auto it = was.find(name);
         if (it == was.end())
-            out.push_back("[" + prefix + name + "] added");
+            out.push_back(section_line(prefix, name, "added"));
         else if (!same(it->second, v))
-            out.push_back("[" + prefix + name + "] changed");
+            out.push_back(section_line(prefix, name, "changed"));
     }
     for (const auto& [name, v] : was)
-        if (!now.count(name)) out.push_back("[" + prefix + name + "] removed");
+        if (!now.count(name)) out.push_back(section_line(prefix, name, "removed"));
 }
 
 }  // namespace

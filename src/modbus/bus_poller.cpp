@@ -184,8 +184,8 @@ void BusPoller::submit_write(WriteJob job) {
         wake_.notify_all();
         return;
     }
-    WriteOutcome o;  // `job` was not moved from
-    o.token = job.token;
+    WriteOutcome o;
+    o.token = job.token;  // NOLINT(bugprone-use-after-move): moved from only when queued, which returned
     o.device = job.device;
     o.code = 503;
     o.message = "the bus is stopping; nothing was written";

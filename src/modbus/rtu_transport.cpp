@@ -97,7 +97,7 @@ public:
             return line_lost(std::string("write failed: ") + modbus_strerror(errno));
         std::uint8_t frame[MODBUS_RTU_MAX_ADU_LENGTH];
         std::size_t have = 0;
-        const Result r = receive_frame(timeout_ms, frame, have);
+        Result r = receive_frame(timeout_ms, frame, have);
         if (!r.ok()) return r;
         return parse_rtu_write_reply(frame, have, unit, table, address, data);
     }
@@ -169,7 +169,7 @@ private:
     Result receive(std::uint8_t unit, const ReadBlock& block, std::int64_t timeout_ms, BlockData& out) {
         std::uint8_t frame[MODBUS_RTU_MAX_ADU_LENGTH];
         std::size_t have = 0;
-        const Result r = receive_frame(timeout_ms, frame, have);
+        Result r = receive_frame(timeout_ms, frame, have);
         if (!r.ok()) return r;
         return parse_rtu_reply(frame, have, unit, block, out);
     }

@@ -241,7 +241,7 @@ void PahoClient::start_probe(std::uint64_t generation, std::string paho_reason) 
         std::lock_guard<std::mutex> lock(probe_mutex_);
         probe_done_ = false;
     }
-    probe_ = std::thread([this, target, generation, paho_reason]() noexcept {
+    probe_ = std::thread([this, target, generation, paho_reason = std::move(paho_reason)]() noexcept {
         std::string reason;
         try {
             reason = diagnose_tls(target, kProbeTimeoutMs, cancel_fd_.get());

@@ -53,7 +53,7 @@ bool load(OpenSsl& lib, std::string& error) {
         bind(p, "X509_cmp_current_time", lib.cmp_current_time, error) && bind(p, "ERR_get_error", lib.err_get, error) &&
         bind(p, "ERR_clear_error", lib.err_clear, error) &&
         bind(p, "ERR_reason_error_string", lib.err_reason_string, error);
-    if (ok) h.release();  // kept for the life of the process, as Paho keeps its own reference
+    if (ok) static_cast<void>(h.release());  // kept for the life of the process, as Paho keeps its own reference
     return ok;
 }
 

@@ -28,7 +28,7 @@ void collect(const std::string& path, std::vector<std::string>& out) {
     if (!d) return;
     while (const dirent* e = readdir(d)) {
         const std::string name = e->d_name;
-        if (name != "." && name != "..") collect(path + "/" + name, out);
+        if (name != "." && name != "..") collect(std::string(path).append("/").append(name), out);
     }
     closedir(d);
 }

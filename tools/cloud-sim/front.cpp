@@ -22,7 +22,7 @@ namespace fieldgate::cloudsim {
 namespace {
 
 // A CONNECT is a few hundred bytes; a client that sends more without one is not MQTT.
-constexpr std::size_t kMaxConnectBytes = 64 * 1024;
+constexpr std::size_t kMaxConnectBytes = std::size_t{64} * 1024;
 
 std::int64_t wall_ms() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -123,7 +123,7 @@ Front::~Front() {
 void Front::run() noexcept {
     try {
         std::list<Session> sessions;
-        std::vector<char> buf(64 * 1024);
+        std::vector<char> buf(std::size_t{64} * 1024);
         for (;;) {
             std::vector<pollfd> fds{{stop_fd_, POLLIN, 0}, {listener_, POLLIN, 0}};
             std::vector<std::pair<Session*, bool>> owners;  // (session, is the client side)

@@ -162,9 +162,10 @@ public:
         });
     }
     ~SignalThread() {
-        // Wakes the thread if no signal came; harmless when it already returned (not yet joined).
+        // SIGTERM is blocked in every thread: it only wakes sigwait() if no signal came; harmless when
+        // the thread already returned (not yet joined).
         stopping_ = true;
-        pthread_kill(thread_.native_handle(), SIGTERM);
+        pthread_kill(thread_.native_handle(), SIGTERM);  // NOLINT(bugprone-bad-signal-to-kill-thread): wakes sigwait()
         thread_.join();
     }
     SignalThread(const SignalThread&) = delete;

@@ -130,7 +130,7 @@ inline void refresh(Profile profile, int seed, std::int64_t now_ms, const Image&
             image.discrete[k] = demo::discrete(seed, k);
     } else {
         for (unsigned k = 0; k < bench::kValues; ++k)
-            put32(image.holding + 2 * k, float_bits(bench::value(seed, k, now_ms)));
+            put32(image.holding + std::size_t{2} * k, float_bits(bench::value(seed, k, now_ms)));
     }
 }
 

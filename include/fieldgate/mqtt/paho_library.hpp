@@ -29,7 +29,7 @@ struct PahoLibrary {
     static const PahoLibrary& get(bool tls);
 
     struct DlClose {
-        void operator()(void* handle) const noexcept;
+        void operator()(void* dl) const noexcept;
     };
     /// The dlopen() handle. Opened with RTLD_NODELETE: closing it at exit never unmaps code a
     /// Paho thread might still be running.

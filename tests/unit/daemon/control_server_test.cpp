@@ -155,6 +155,7 @@ TEST(ControlServer, twenty_idle_connections_do_not_hold_up_a_request) {
     limits.request_deadline_ms = 120000;  // the idle ones outlive the test unless served wrongly
     ControlServer server(path, handle, limits);
     std::vector<int> idle;
+    idle.reserve(20);
     for (int i = 0; i < 20; ++i)
         idle.push_back(client());
     pump(server, [&] { return server.clients() == 20; });

@@ -29,7 +29,7 @@ struct SilentListener {
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+        CHECK_EQUAL(0, ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a));
         ::listen(fd, 4);
         socklen_t len = sizeof a;
         ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);

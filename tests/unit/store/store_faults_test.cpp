@@ -277,7 +277,7 @@ TEST(StoreFaults, a_store_that_cannot_be_created_for_a_full_disk_starts_in_memor
 }
 
 TEST(StoreFaults, a_garbage_file_is_moved_aside_and_a_fresh_store_runs) {
-    const std::string garbage(64 * 1024, 'G');
+    const std::string garbage(std::size_t{64} * 1024, 'G');
     {
         std::ofstream out(cfg.path, std::ios::binary);
         out << garbage;
@@ -306,7 +306,7 @@ TEST(StoreFaults, a_store_damaged_mid_file_is_moved_aside_with_its_readable_reco
         std::fstream f(cfg.path, std::ios::binary | std::ios::in | std::ios::out);
         f.seekg(0, std::ios::end);
         const auto size = static_cast<long>(f.tellg());
-        CHECK(size > 400 * 1024);
+        CHECK(size > 400L * 1024);
         f.seekp(size / 2 / 4096 * 4096);
         const std::string junk(8192, '\xA5');
         f.write(junk.data(), static_cast<std::streamsize>(junk.size()));

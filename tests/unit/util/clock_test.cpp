@@ -23,7 +23,7 @@ TEST(SteadyWall, a_step_forward_is_not_followed_faster_than_the_monotonic_clock)
     FakeClock clock;
     SteadyWall w;
     const std::int64_t start = w.now(clock);
-    clock.step_wall(40 * 24 * kHourMs);  // 40 days: would expire every record under max_age = 30d
+    clock.step_wall(kHourMs * 24 * 40);  // 40 days: would expire every record under max_age = 30d
     LONGS_EQUAL(start, w.now(clock));
     clock.advance(1000);
     LONGS_EQUAL(start + 1000, w.now(clock));

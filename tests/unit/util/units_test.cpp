@@ -34,7 +34,7 @@ TEST(Units, durations_refuse_garbage) {
 
 TEST(Units, sizes_take_binary_units) {
     CHECK(512 == *parse_size_bytes("512"));
-    CHECK(256 * 1024 == *parse_size_bytes("256KiB"));
+    CHECK(256ULL * 1024 == *parse_size_bytes("256KiB"));
     CHECK(64ULL << 20 == *parse_size_bytes("64MiB"));
     CHECK(1ULL << 30 == *parse_size_bytes("1GiB"));
     CHECK_FALSE(parse_size_bytes("1GB"));
