@@ -360,6 +360,12 @@ void append_json(std::string& out, const JsonValue& v) {
             out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v.u).ptr - buf));
             return;
         case JsonValue::Kind::Double:
+            // -0.0 written "-0" would read back as the integer 0: a float register would get
+            // +0.0's bits instead of the sign bit the request carried.
+            if (v.d == 0 && std::signbit(v.d)) {
+                out.append("-0.0");
+                return;
+            }
             out.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, v.d).ptr - buf));
             return;
         case JsonValue::Kind::String:

@@ -2,6 +2,7 @@
 
 #include <CppUTest/TestHarness.h>
 
+#include <cmath>
 #include <string>
 
 using fieldgate::util::append_json;
@@ -108,4 +109,18 @@ TEST(JsonReader, append_json_writes_back_what_was_read) {
     out.clear();
     append_json(out, good("123.456"));
     STRCMP_EQUAL("123.456", out.c_str());
+}
+
+TEST(JsonReader, negative_zero_stays_a_negative_double) {
+    // Found by make fuzz (corpus service/crash-negative-zero): "-0.0" came back as "-0", which
+    // reads as the integer 0, so a float point would have lost its sign bit.
+    std::string out;
+    append_json(out, good("-0.0"));
+    STRCMP_EQUAL("-0.0", out.c_str());
+    const JsonValue again = good(out);
+    CHECK(again.kind == Kind::Double);
+    CHECK(std::signbit(again.d));
+    out.clear();
+    append_json(out, good("-0"));
+    STRCMP_EQUAL("0", out.c_str());
 }
