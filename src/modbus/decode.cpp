@@ -201,25 +201,23 @@ char* write_each(char* w, std::uint32_t count, Value value) {
 }
 
 char* write_plain_integers(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
+    const auto at = [regs, step](std::uint32_t e) { return regs + std::size_t{e} * step; };
     switch (p.type) {
         case ValueType::Uint16:
-            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 1, p.order); });
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 1, p.order); });
         case ValueType::Uint32:
-            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 2, p.order); });
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 2, p.order); });
         case ValueType::Uint64:
-            return write_each(w, p.count, [&](std::uint32_t e) { return gather(regs + e * step, 4, p.order); });
+            return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 4, p.order); });
         case ValueType::Int16:
-            return write_each(w, p.count, [&](std::uint32_t e) {
-                return static_cast<std::int16_t>(gather(regs + e * step, 1, p.order));
-            });
+            return write_each(w, p.count,
+                              [&](std::uint32_t e) { return static_cast<std::int16_t>(gather(at(e), 1, p.order)); });
         case ValueType::Int32:
-            return write_each(w, p.count, [&](std::uint32_t e) {
-                return static_cast<std::int32_t>(gather(regs + e * step, 2, p.order));
-            });
+            return write_each(w, p.count,
+                              [&](std::uint32_t e) { return static_cast<std::int32_t>(gather(at(e), 2, p.order)); });
         case ValueType::Int64:
-            return write_each(w, p.count, [&](std::uint32_t e) {
-                return static_cast<std::int64_t>(gather(regs + e * step, 4, p.order));
-            });
+            return write_each(w, p.count,
+                              [&](std::uint32_t e) { return static_cast<std::int64_t>(gather(at(e), 4, p.order)); });
         default:
             return nullptr;
     }

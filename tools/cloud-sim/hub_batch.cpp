@@ -103,8 +103,9 @@ Outcome Hub::handle_batch(RequestKind kind, std::string_view payload, const Json
                     type == model->end() ? "not in product " + pk + "'s model" : point_problem(type->second, *it);
                 if (problem.empty()) continue;
                 if (!skip_invalid) {
-                    return fail(kCodeModelInvalid,
-                                at + " " + describe_device(pk, dk) + " point \"" + name + "\": " + problem);
+                    std::string why = at;
+                    why.append(" ").append(describe_device(pk, dk)).append(" point \"").append(name);
+                    return fail(kCodeModelInvalid, why.append("\": ").append(problem));
                 }
                 invalid.push_back(name);
             }

@@ -215,7 +215,8 @@ std::vector<std::string> parse_options(int argc, const char* const* argv, Option
             std::string v;
             take(v);
             std::vector<long long> units;
-            if (!parse_list(v, 0, 255, units)) errors.push_back(arg + ": '" + v + "' is not a unit list; e.g. 1,3-4");
+            if (!parse_list(v, 0, 255, units))
+                errors.push_back(std::string(arg).append(": '").append(v).append("' is not a unit list; e.g. 1,3-4"));
             auto& into = arg == "--dead" ? options.dead : arg == "--slow" ? options.slow : options.noisy;
             for (auto u : units)
                 into.insert(static_cast<std::uint8_t>(u));
