@@ -98,6 +98,7 @@ struct PahoClient::Callbacks {
     static void publish_failed(void* ctx, MQTTAsync_failureData* f) noexcept {
         post(ctx, Event::Kind::PublishFailed, 0, f);
     }
+    static void published(void* ctx, MQTTAsync_successData*) noexcept { post(ctx, Event::Kind::Published, 0, nullptr); }
 };
 
 PahoClient::Fd::~Fd() {
@@ -108,15 +109,21 @@ PahoClient::Fd::~Fd() {
 // topic and payload pointers of every PUBLISH still queued for the handle, also of those never
 // started (never handed to the protocol code, which would own them then), and
 // MQTTAsync_freeCommands() then frees the command without them (eclipse-paho/paho.mqtt.c#1474,
-// fixed upstream after 1.3.13). A publish is queued unstarted for a moment after
-// MQTTAsync_sendMessage(), or for long behind a socket whose writes are pending; a connection lost
-// then costs its topic and payload. Nothing in the API frees or cancels a queued command, so this
-// code cannot avoid it: what is lost per connection is what the uplink published (batches and
-// their resends after a reply time-out) while Paho could not write. LeakSanitizer
-// reports it only later, as indirect leaks, when the next handle re-initialises Paho's heap
-// tracker and orphans its tree (stacks from MQTTAsync_send, and tree nodes from anywhere in Paho,
-// so no narrow suppression can hold it). tests/soak/paho_destroy_leak.c shows it with Paho alone:
-// 6.3 MB lost with 24 publishes of 256 KiB queued behind a stalled socket.
+// fixed upstream after 1.3.13). Nothing in the API frees or cancels a queued command, and the
+// function is not exported (it cannot be replaced). Paho starts a queued PUBLISH only while the
+// connection is up and nothing of an earlier packet waits to be written (processCommand checks
+// Socket_noPendingWrites), so it is behind a stalled socket that publishes queue up; a publish
+// Paho started is the protocol code's and is freed with the session when the connection is lost
+// (MQTTAsync_cleanSession). Hence publish() hands Paho the next publish only once the broker
+// acknowledged the one before (or it failed): the broker has then read all of it, and Paho
+// starts the next at once. Left is a window of microseconds, a connection lost between
+// MQTTAsync_sendMessage() and Paho's send thread starting that publish, which costs that one.
+// The price is a round trip per publish without a following one on the wire; the uplink's
+// window still keeps the next batches ready here. tests/soak/paho_destroy_leak.c shows the leak
+// with Paho alone (6.3 MB lost with 24 publishes of 256 KiB queued behind a stalled socket);
+// tests/integration/test_stalled_drain_loss.py that fieldgated no longer has it (LeakSanitizer).
+// LeakSanitizer reports such a leak only later, as indirect leaks, when the next handle
+// re-initialises Paho's heap tracker and orphans its tree.
 void PahoClient::HandleDeleter::operator()(void* handle) const noexcept {
     MQTTAsync h = as_handle(handle);
     if (lib->is_connected(h)) {
@@ -155,6 +162,8 @@ void PahoClient::destroy_handle() noexcept {
     // From here on, events of this handle are stale: drain_events() drops them.
     ++generation_;
     handle_.reset();
+    publishing_ = false;
+    waiting_.clear();  // the uplink sends again what was not confirmed
 }
 
 void PahoClient::post(const RawEvent& event) noexcept {
@@ -191,6 +200,11 @@ std::vector<Event> PahoClient::drain_events() {
             lib_->free(raw.topic);
         } else {
             e.reason = raw.reason;
+        }
+        if (e.kind == Event::Kind::Published || e.kind == Event::Kind::PublishFailed) {
+            publishing_ = false;  // Paho holds none of ours now: the next may go
+            send_waiting();
+            if (e.kind == Event::Kind::Published) continue;
         }
         if (e.kind == Event::Kind::ConnectFailed && tls_ && e.code <= 0) {
             // Paho says only "TCP/TLS connect failure": find out why before telling the owner.
@@ -334,15 +348,42 @@ bool PahoClient::subscribe(const std::vector<std::string>& topics) {
 
 bool PahoClient::publish(const std::string& topic, const std::string& payload) {
     if (!handle_) return false;
+    if (publishing_) {
+        // Paho must not queue it behind a write that may stall (see HandleDeleter): it waits
+        // here for the broker's acknowledgement of the one before.
+        if (!lib_->is_connected(as_handle(handle_.get()))) return false;  // as Paho would answer
+        waiting_.push_back(Publish{topic, payload});
+        return true;
+    }
+    return hand_to_paho(topic, payload);
+}
+
+bool PahoClient::hand_to_paho(const std::string& topic, const std::string& payload) {
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     msg.payload = const_cast<char*>(payload.data());
     msg.payloadlen = static_cast<int>(payload.size());
     msg.qos = 1;
     msg.retained = 0;
     MQTTAsync_responseOptions ropts = MQTTAsync_responseOptions_initializer;
+    ropts.onSuccess = &Callbacks::published;
     ropts.onFailure = &Callbacks::publish_failed;
     ropts.context = tag_for_current();
-    return lib_->send_message(as_handle(handle_.get()), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
+    publishing_ = lib_->send_message(as_handle(handle_.get()), topic.c_str(), &msg, &ropts) == MQTTASYNC_SUCCESS;
+    return publishing_;
+}
+
+void PahoClient::send_waiting() {
+    while (!publishing_ && !waiting_.empty() && handle_) {
+        Publish next = std::move(waiting_.front());
+        waiting_.pop_front();
+        if (!hand_to_paho(next.topic, next.payload)) {
+            // Refused: the connection is going (its loss follows) or gone. What waits is dropped;
+            // the uplink sends again what the cloud did not confirm.
+            util::log_debug("mqtt " + uri_ + ": " + std::to_string(waiting_.size() + 1) +
+                            " publishes dropped: the client refused them");
+            waiting_.clear();
+        }
+    }
 }
 
 void PahoClient::disconnect() {

@@ -203,6 +203,8 @@ void Uplink::on_event(const mqtt::Event& event) {
             // Which batch is not known; its reply time-out sends it again.
             util::log_debug("uplink: a publish failed: " + event.reason);
             return;
+        case Kind::Published:
+            return;  // a client's own pacing (replies, not PUBACKs, confirm a batch)
         case Kind::Message:
             if (ends_with(event.topic, "_reply")) {
                 on_reply(event.topic, event.payload);

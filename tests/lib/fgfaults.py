@@ -113,12 +113,19 @@ class Proxy(_Server):
     restore(); with close_after_connack, each connection is closed as soon as the broker's
     CONNACK has been relayed. `connects` counts the connections made to the target;
     `connect_times` holds the time.monotonic() of every MQTT CONNECT relayed to it (what the
-    broker saw)."""
+    broker saw). stall_after_bytes: once that many bytes came from the gateway, the link stalls
+    by itself (as stall()), once; rcvbuf: the receive buffer of every socket the gateway
+    connects, small so that a stall soon makes the gateway's own writes wait."""
 
-    def __init__(self, target_port, close_after_connack=False):
+    def __init__(self, target_port, close_after_connack=False, stall_after_bytes=None, rcvbuf=None):
         super().__init__()
+        if rcvbuf:  # inherited by every accepted socket; set before the handshake sizes the window
+            self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         self.target_port = target_port
         self.close_after_connack = close_after_connack
+        self.stall_after_bytes = stall_after_bytes
+        self.from_gateway = 0  # bytes relayed (or held) from the gateway, every connection
+        self.stalled_by_itself = threading.Event()
         self.up = True
         self.connects = 0
         self.connect_times = []
@@ -163,6 +170,12 @@ class Proxy(_Server):
                 data = src.recv(65536)
             except OSError:
                 data = b""
+            if data and not from_broker and self.stall_after_bytes is not None:
+                with self.lock:
+                    self.from_gateway += len(data)
+                    if self.from_gateway >= self.stall_after_bytes and not self.stalled_by_itself.is_set():
+                        self.flowing.clear()
+                        self.stalled_by_itself.set()
             if data:
                 self.flowing.wait(timeout=60)
                 try:

@@ -19,7 +19,18 @@ struct ConnectOptions {
 /// What the client reports. Delivered on the owner's thread (see PahoClient::drain_events),
 /// never from inside a library callback.
 struct Event {
-    enum class Kind { Connected, ConnectFailed, ConnectionLost, Subscribed, SubscribeFailed, PublishFailed, Message };
+    /// Published: the broker acknowledged a publish (PUBACK). PahoClient paces its publishes by it
+    /// and does not hand it out.
+    enum class Kind {
+        Connected,
+        ConnectFailed,
+        ConnectionLost,
+        Subscribed,
+        SubscribeFailed,
+        PublishFailed,
+        Published,
+        Message
+    };
     Kind kind = Kind::Connected;
     std::string topic;    ///< Message
     std::string payload;  ///< Message
@@ -45,7 +56,7 @@ public:
     /// Subscribes at QoS 1; the outcome arrives as an event.
     virtual bool subscribe(const std::vector<std::string>& topics) = 0;
     /// Queues a QoS 1 publish; false when the library refused it at once (not connected,
-    /// buffer full). A failure later arrives as PublishFailed.
+    /// buffer full). A failure later arrives as PublishFailed. Publishes go out in order.
     virtual bool publish(const std::string& topic, const std::string& payload) = 0;
     /// Disconnects (the outcome is not reported).
     virtual void disconnect() = 0;

@@ -2,6 +2,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -21,6 +22,10 @@ struct PahoLibrary;
 /// Every event carries the generation of the Paho handle that produced it, and drain_events()
 /// hands out only the current handle's: a late callback of a destroyed handle cannot tear down
 /// a new connection.
+///
+/// Publishes are handed to Paho one at a time, the next when the broker acknowledged the one
+/// before (PUBACK) or it failed; until then they wait here, in order. Paho 1.3.12 leaks every
+/// publish still queued in it unwritten when its handle is destroyed (see paho_client.cpp).
 class PahoClient final : public Client {
 public:
     /// `uri` is tcp://host:port or ssl://host:port. The Paho handle is made anew by every
@@ -73,7 +78,14 @@ private:
     };
     using Handle = std::unique_ptr<void, HandleDeleter>;
 
+    struct Publish {
+        std::string topic;
+        std::string payload;
+    };
+
     void post(const RawEvent& event) noexcept;
+    bool hand_to_paho(const std::string& topic, const std::string& payload);
+    void send_waiting();
     void destroy_handle() noexcept;
     void stop_probe() noexcept;
     void start_probe(std::uint64_t generation, std::string paho_reason);
@@ -96,6 +108,10 @@ private:
     bool probe_done_ = false;
     std::uint64_t probe_generation_ = 0;
     std::string probe_reason_;
+    /// A publish of the current handle is in Paho, not yet acknowledged or failed.
+    bool publishing_ = false;
+    /// Publishes not yet handed to Paho (at most the uplink's window), oldest first.
+    std::deque<Publish> waiting_;
 };
 
 }  // namespace fieldgate::mqtt
