@@ -19,13 +19,17 @@ using fieldgate::modbus::test::Step;
 
 namespace {
 
-const char* const kConfig = R"(
+// The gateway and broker every test config starts with.
+const std::string kGateway = R"(
 [gateway]
 product_key = gp
 device_key = gd
 device_secret = s
 [mqtt]
 uri = tcp://127.0.0.1:1883
+)";
+
+const std::string kConfig = kGateway + R"(
 [bus.line]
 type = rtu
 device = /dev/ttyFAKE0
@@ -100,7 +104,7 @@ TEST(BusPoller, polls_the_device_and_pushes_readings) {
 }
 
 TEST(BusPoller, named_buses_get_a_thread_each_and_tcp_endpoints_share_threads) {
-    std::string text = std::string(kConfig) + "[bus.gw]\ntype = tcp\nhost = 10.0.0.1\n";
+    std::string text = kConfig + "[bus.gw]\ntype = tcp\nhost = 10.0.0.1\n";
     const auto device = [](const std::string& name, const std::string& rest) {
         return "[device." + name + "]\nproduct_key = p\ndevice_key = " + name + "\ndevice_secret = s\nmodel = m\n" +
                rest;
@@ -131,13 +135,7 @@ TEST(BusPoller, named_buses_get_a_thread_each_and_tcp_endpoints_share_threads) {
 // after its first failure, so its thread-mate keeps being polled while it hangs; stop() ends
 // both threads without waiting the hang out.
 TEST(BusPoller, a_failing_endpoint_is_served_apart_from_its_thread_mates) {
-    std::string text = R"(
-[gateway]
-product_key = gp
-device_key = gd
-device_secret = s
-[mqtt]
-uri = tcp://127.0.0.1:1883
+    std::string text = kGateway + R"(
 [model.m]
 a = holding:0 uint16
 )";
