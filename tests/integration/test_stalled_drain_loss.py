@@ -7,8 +7,8 @@ queued unwritten when its handle was destroyed (see PahoClient in src/mqtt/paho_
 import os
 import subprocess
 
-from fgharness import (BIN, CloudSim, Mosquitto, Stack, Workdir, fieldgated, run, status, stop_cleanly, wait_until,
-                       write)
+from fgharness import (BIN, CloudSim, Mosquitto, Stack, Workdir, emulated, fieldgated, run, status, stop_cleanly,
+                       wait_until, write)
 from fgfaults import Proxy
 
 RECORDS = 40000  # about 40 batches of 1000 records (256 KiB each): 10 MB, more than the sockets hold
@@ -19,8 +19,8 @@ INFLIGHT = 32  # batches published at once: 8 MB waiting behind the stall
 def main():
     with Workdir("fg-stalled-drain-") as wd, Stack() as stack:
         db = os.path.join(wd, "buffer.db")
-        subprocess.run([os.path.join(BIN, "fieldgate-bench-raw"), "fill", db, str(RECORDS), str(DEVICES)], check=True,
-                       stdout=subprocess.DEVNULL)
+        subprocess.run(emulated([os.path.join(BIN, "fieldgate-bench-raw"), "fill", db, str(RECORDS), str(DEVICES)]),
+                       check=True, stdout=subprocess.DEVNULL)
         broker = stack.push(Mosquitto(wd).start())
         names = ["dev%d" % i for i in range(DEVICES)]
         cloud = stack.push(CloudSim(wd, broker.uri, [(n, "benchPk") for n in names], product="benchPk",
