@@ -55,8 +55,11 @@ std::vector<PollerGroup> group_buses(const config::Config& cfg) {
     return groups;
 }
 
-BusPoller::Line::Line(const config::Bus& b, std::unique_ptr<ModbusTransport> t)
-    : bus(&b), transport(std::move(t)), reopen_backoff(kReopenMinMs, kReopenMaxMs) {}
+BusPoller::Connection::Connection() : reopen_backoff(kReopenMinMs, kReopenMaxMs) {}
+
+BusPoller::Line::Line(const config::Bus& b, std::unique_ptr<ModbusTransport> t) : bus(&b) {
+    conn.transport = std::move(t);
+}
 
 struct BusPoller::DeviceState {
     std::size_t index = 0;
@@ -66,7 +69,8 @@ struct BusPoller::DeviceState {
     DeviceReader reader;
     DeviceHealth health;
     std::int64_t due_mono = 0;
-    bool last_ok = true;  ///< how its last poll ended (true before the first)
+    Heard heard = Heard::Nothing;  ///< how its last poll ended for the endpoint (guarded by mutex_)
+    bool apart = false;            ///< its endpoint answers, it does not: served apart (guarded by mutex_)
     util::RateLimit log_limit{kLogEveryMs};
 
     DeviceState(std::size_t i, std::size_t l, const config::Config& cfg, const config::Bus& bus)
@@ -89,20 +93,14 @@ BusPoller::BusPoller(const config::Config& cfg, const config::Bus& bus, const st
 }
 
 BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink)
-    : cfg_(cfg), name_(group.name), sink_(sink) {
+    : BusPoller(cfg, group, sink, &make_transport) {}
+
+BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink, TransportFactory make)
+    : cfg_(cfg), name_(group.name), make_(std::move(make)), sink_(sink) {
     for (const auto& [bus, devices] : group.lines) {
         const config::Bus& b = cfg.buses.at(bus);
-        add_line(b, devices, make_transport(b));
+        add_line(b, devices, make_(b));
     }
-}
-
-BusPoller::BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
-                     std::vector<std::unique_ptr<ModbusTransport>> transports)
-    : cfg_(cfg), name_(group.name), sink_(sink) {
-    if (transports.size() != group.lines.size())
-        throw std::invalid_argument("bus=" + group.name + ": one transport per line");
-    for (std::size_t i = 0; i < group.lines.size(); ++i)
-        add_line(cfg.buses.at(group.lines[i].first), group.lines[i].second, std::move(transports[i]));
 }
 
 void BusPoller::add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,
@@ -144,8 +142,11 @@ void BusPoller::stop() {
         std::lock_guard<std::mutex> lock(mutex_);
         stop_ = true;
     }
-    for (auto& line : lines_)
-        line.transport->interrupt();  // cuts a request in flight short
+    // A second connection is made only under mutex_ and never once stop_ is set: all are seen here.
+    for (auto& line : lines_) {
+        line.conn.transport->interrupt();  // cuts a request in flight short
+        if (line.second.transport) line.second.transport->interrupt();
+    }
     wake_.notify_all();
     if (running_) {
         pthread_join(thread_, nullptr);
@@ -215,6 +216,12 @@ std::size_t BusPoller::lines_set_aside() const {
     return static_cast<std::size_t>(std::count_if(lines_.begin(), lines_.end(), [](const Line& l) { return l.aside; }));
 }
 
+std::size_t BusPoller::units_apart() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return static_cast<std::size_t>(
+        std::count_if(devices_.begin(), devices_.end(), [this](const DeviceState& d) { return over_second(d); }));
+}
+
 void BusPoller::run(Worker& w) noexcept {
     // "bus:NAME" in top -H and in the journal's thread view (the kernel keeps 15 characters);
     // the second thread of a shared group, serving its failing endpoints, is "off:NAME".
@@ -227,14 +234,24 @@ void BusPoller::run(Worker& w) noexcept {
         util::log_error("bus=" + name_ + ": poller stopped by an unknown error");
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& line : lines_)
-        if (line.aside == w.aside) line.transport->close();
+    for (auto& line : lines_) {
+        if (line.aside == w.aside) line.conn.transport->close();
+        if (w.aside && line.second.transport) line.second.transport->close();
+    }
 }
 
 bool BusPoller::served_aside(std::size_t device) const {
     const auto d =
         std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == device; });
-    return d != devices_.end() && lines_[d->line].aside;
+    return d != devices_.end() && served_aside(*d);
+}
+
+bool BusPoller::served_aside(const DeviceState& d) const {
+    return lines_[d.line].aside || d.apart;
+}
+
+bool BusPoller::over_second(const DeviceState& d) const {
+    return d.apart && !lines_[d.line].aside;
 }
 
 void BusPoller::serve_due_device(Worker& w) {
@@ -250,18 +267,21 @@ void BusPoller::serve_due_device(Worker& w) {
         if (job_it != writes_.end()) {
             const WriteJob job = std::move(*job_it);
             writes_.erase(job_it);
+            const auto d = std::find_if(devices_.begin(), devices_.end(),
+                                        [&](const DeviceState& s) { return s.index == job.device; });
+            const bool second = d != devices_.end() && over_second(*d);
             lock.unlock();
-            perform(job, w);
+            perform(job, w, second);
             lock.lock();
             continue;
         }
-        // The earliest due of the devices whose line this thread serves (a scan: a bus has tens
-        // of devices, a shared thread 8 endpoints). The line first: the other thread may be
-        // writing the due time of a device it serves.
+        // The earliest due of the devices this thread serves (a scan: a bus has tens of devices,
+        // a shared thread 8 endpoints). Who serves it first: the other thread may be writing the
+        // due time of a device it serves.
         auto next = devices_.end();
         std::int64_t next_due = INT64_MAX;
         for (auto d = devices_.begin(); d != devices_.end(); ++d)
-            if (lines_[d->line].aside == w.aside && d->due_mono < next_due) {
+            if (served_aside(*d) == w.aside && d->due_mono < next_due) {
                 next = d;
                 next_due = d->due_mono;
             }
@@ -271,77 +291,142 @@ void BusPoller::serve_due_device(Worker& w) {
             wake_.wait_for(lock, std::chrono::milliseconds(sleep));
             continue;
         }
+        const bool second = over_second(*next);
         lock.unlock();
-        poll(*next, w);
+        const Heard heard = poll(*next, w, second);
         lock.lock();
-        rehome(w, *next);
+        rehome(w, *next, heard, second);
     }
 }
 
-void BusPoller::rehome(Worker& w, const DeviceState& d) {
+// Why per unit, and why "answered" rather than "ok": the shared thread must not wait out
+// time-outs, and only a unit that does not reply costs one. A unit refused by its gateway
+// (0x0B) fails its poll but answers at once, so it stays; a unit that times out while the
+// endpoint otherwise answers goes apart with its own connection (Modbus TCP is one request at a
+// time per connection, so it cannot share its siblings' without making them wait); an endpoint
+// that answers nothing goes aside whole, on its one connection, as a single-unit endpoint does.
+void BusPoller::rehome(Worker& w, DeviceState& d, Heard heard, bool second) {
     Line& line = lines_[d.line];
-    if (lines_.size() < 2 || stop_) return;  // a thread of its own: nobody to hold up
-    bool healthy = true;
-    for (const auto& s : devices_)
-        if (s.line == d.line) healthy = healthy && s.last_ok;
-    if (healthy != w.aside) return;  // stays where it is
-    if (!w.aside && !aside_running_) {
-        aside_.heartbeat = util::SystemClock().mono_ms();
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setstacksize(&attr, kStackBytes);
-        const int rc = pthread_create(&aside_thread_, &attr, &BusPoller::aside_main, this);
-        pthread_attr_destroy(&attr);
-        if (rc != 0) {
-            util::log_error("bus=" + name_ + ": cannot start a thread for its failing endpoints (" +
-                            std::string(std::strerror(rc)) + "); they stay on the shared thread");
-            return;
-        }
-        aside_running_ = true;
+    if (lines_.size() < 2 || stop_ || heard == Heard::Nothing) return;  // a thread of its own: nobody to hold up
+    d.heard = heard;
+    bool apart = d.apart;
+    bool aside = line.aside;
+    if (second) {
+        // The second connection says nothing of the line's own. A unit that answers goes back to
+        // the shared connection; one whose connection cannot be made goes back too (a gateway
+        // that takes one client only must not keep a live unit offline), at the cost of one
+        // time-out on the shared thread per probe if it is dead.
+        apart = heard == Heard::Silence;
+    } else if (heard == Heard::Answer) {
+        apart = false;
+        aside = false;
+    } else if (heard == Heard::Silence) {
+        const bool endpoint_answers = std::any_of(devices_.begin(), devices_.end(), [&](const DeviceState& s) {
+            return s.line == d.line && &s != &d && s.heard == Heard::Answer;
+        });
+        apart = true;
+        aside = !endpoint_answers;
+    } else {
+        aside = true;
     }
-    line.aside = !healthy;
-    util::log_info("bus=" + line.bus->name +
-                   (line.aside ? ": not answering; served apart from " + name_ + "'s other endpoints"
-                               : ": answering again; back on " + name_ + "'s shared thread"));
+    if ((aside || apart) && !start_aside()) return;  // stays where it is
+    if (aside != line.aside) {
+        line.aside = aside;
+        util::log_info("bus=" + line.bus->name +
+                       (aside ? ": not answering; served apart from " + name_ + "'s other endpoints"
+                              : ": answering again; back on " + name_ + "'s shared thread"));
+    }
+    if (apart != d.apart) {
+        d.apart = apart;
+        if (!aside)
+            util::log_info(d.where + (apart ? ": not answering while its endpoint's other units do; served apart, "
+                                              "over a second connection"
+                                            : ": back on its endpoint's shared connection"));
+    }
+    const auto on_line = [&](const DeviceState& s) { return s.line == d.line; };
+    if (!line.aside && !line.second.transport &&
+        std::any_of(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return on_line(s) && s.apart; })) {
+        try {
+            line.second.transport = make_(*line.bus);
+        } catch (const std::exception& e) {
+            util::log_error("bus=" + line.bus->name + ": cannot make a second connection (" + e.what() +
+                            "); its silent units stay on its shared connection");
+            for (auto& s : devices_)
+                if (on_line(s)) s.apart = false;
+        }
+    }
+    if (w.aside) release_second(line);
     wake_.notify_all();
 }
 
-Outcome BusPoller::line_ready(Line& line, std::int64_t now_mono, std::string& error) {
-    if (line.transport->is_open()) return Outcome::Ok;
-    if (now_mono < line.reopen_at_mono) {
-        error = line.error;
+bool BusPoller::start_aside() {
+    if (aside_running_) return true;
+    aside_.heartbeat = util::SystemClock().mono_ms();
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kStackBytes);
+    const int rc = pthread_create(&aside_thread_, &attr, &BusPoller::aside_main, this);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        util::log_error("bus=" + name_ + ": cannot start a thread for its failing endpoints (" +
+                        std::string(std::strerror(rc)) + "); they stay on the shared thread");
+        return false;
+    }
+    aside_running_ = true;
+    return true;
+}
+
+void BusPoller::release_second(Line& line) {
+    if (!line.second.transport || !line.second.transport->is_open()) return;
+    const bool needed = std::any_of(devices_.begin(), devices_.end(),
+                                    [&](const DeviceState& s) { return &lines_[s.line] == &line && over_second(s); });
+    if (needed) return;
+    line.second.transport->close();
+    line.second.error.clear();
+    line.second.reopen_backoff.reset();
+    line.second.reopen_at_mono = 0;
+}
+
+Outcome BusPoller::connection_ready(Connection& c, const std::string& name, std::int64_t now_mono, std::string& error) {
+    if (c.transport->is_open()) return Outcome::Ok;
+    if (now_mono < c.reopen_at_mono) {
+        error = c.error;
         return Outcome::Closed;
     }
-    const Result r = line.transport->open();
+    const Result r = c.transport->open();
     if (r.ok()) {
-        if (!line.error.empty()) util::log_notice("bus=" + line.bus->name + ": line open again");
-        line.error.clear();
-        line.reopen_backoff.reset();
+        if (!c.error.empty()) util::log_notice("bus=" + name + ": line open again");
+        c.error.clear();
+        c.reopen_backoff.reset();
         return Outcome::Ok;
     }
     if (r.outcome == Outcome::Stopped) return Outcome::Stopped;
-    const std::int64_t delay = line.reopen_backoff.next_ms();
-    line.reopen_at_mono = now_mono + delay;
-    if (line.error != r.detail)
-        util::log_warning("bus=" + line.bus->name + ": " + r.detail + "; retrying with back-off (next in " +
+    const std::int64_t delay = c.reopen_backoff.next_ms();
+    c.reopen_at_mono = now_mono + delay;
+    if (c.error != r.detail)
+        util::log_warning("bus=" + name + ": " + r.detail + "; retrying with back-off (next in " +
                           util::format_duration_ms(delay) + ")");
-    line.error = r.detail;
+    c.error = r.detail;
     error = r.detail;
     return Outcome::Closed;
 }
 
-void BusPoller::poll(DeviceState& d, Worker& w) {
+BusPoller::Heard BusPoller::poll(DeviceState& d, Worker& w, bool second) {
     const util::SystemClock clock;
     const std::int64_t due = d.due_mono;
     Reading reading;
     reading.device = d.index;
     Line& line = lines_[d.line];
+    Connection& conn = second ? line.second : line.conn;
+    const std::string name = second ? line.bus->name + " (second connection)" : line.bus->name;
     std::string line_error;
-    const Outcome ready = line_ready(line, clock.mono_ms(), line_error);
-    if (ready == Outcome::Stopped) return;
+    Heard heard = Heard::LineDown;
+    const Outcome ready = connection_ready(conn, name, clock.mono_ms(), line_error);
+    if (ready == Outcome::Stopped) return Heard::Nothing;
     if (ready == Outcome::Ok) {
-        DeviceRead r = d.reader.read(*line.transport, clock);
-        if (r.last == Outcome::Stopped) return;  // shutting down: not the device's fault
+        DeviceRead r = d.reader.read(*conn.transport, clock);
+        if (r.last == Outcome::Stopped) return Heard::Nothing;  // shutting down: not the device's fault
+        heard = r.answered ? Heard::Answer : r.last == Outcome::Closed ? Heard::LineDown : Heard::Silence;
         reading.time_ms = r.time_ms;
         reading.ok = r.ok;
         if (r.ok) {
@@ -350,7 +435,7 @@ void BusPoller::poll(DeviceState& d, Worker& w) {
         }
         reading.exceptions = std::move(r.exceptions);
         reading.error = std::move(r.error);
-        if (r.last == Outcome::Closed && !line.transport->is_open()) line.error = reading.error;
+        if (r.last == Outcome::Closed && !conn.transport->is_open()) conn.error = reading.error;
     } else {
         reading.time_ms = clock.wall_ms();
         reading.error = line_error;
@@ -358,14 +443,14 @@ void BusPoller::poll(DeviceState& d, Worker& w) {
     bool changed = false;
     schedule(d, reading.ok, due, changed);
     reading.online = d.health.online();
-    d.last_ok = reading.ok;
     const std::int64_t now = clock.mono_ms();
     w.heartbeat = now;
     log_outcome(d, reading, changed, now);
     sink_.push(std::move(reading));
+    return heard;
 }
 
-void BusPoller::perform(const WriteJob& job, Worker& w) {
+void BusPoller::perform(const WriteJob& job, Worker& w, bool second) {
     const util::SystemClock clock;
     WriteOutcome out;
     out.token = job.token;
@@ -373,14 +458,20 @@ void BusPoller::perform(const WriteJob& job, Worker& w) {
     const auto d =
         std::find_if(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return s.index == job.device; });
     std::string line_error;
-    if (d == devices_.end()) {
+    Outcome ready = Outcome::Closed;
+    Connection* conn = nullptr;
+    if (d != devices_.end()) {
+        conn = second ? &lines_[d->line].second : &lines_[d->line].conn;
+        ready = connection_ready(*conn, lines_[d->line].bus->name, clock.mono_ms(), line_error);
+    }
+    if (d == devices_.end() || conn == nullptr) {
         out.code = 503;
         out.message = "the device is not polled by " + name_;
-    } else if (const Outcome line = line_ready(lines_[d->line], clock.mono_ms(), line_error); line != Outcome::Ok) {
+    } else if (ready != Outcome::Ok) {
         out.code = 503;
-        out.message = line == Outcome::Stopped ? "the gateway is stopping" : "the line is closed: " + line_error;
+        out.message = ready == Outcome::Stopped ? "the gateway is stopping" : "the line is closed: " + line_error;
     } else {
-        out = perform_writes(*lines_[d->line].transport, cfg_.model_of(*d->device), d->device->unit_id,
+        out = perform_writes(*conn->transport, cfg_.model_of(*d->device), d->device->unit_id,
                              cfg_.timeout_of(*d->device), job);
     }
     w.heartbeat = clock.mono_ms();

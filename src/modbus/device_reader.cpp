@@ -39,6 +39,7 @@ DeviceReader::Pass DeviceReader::read_blocks(ModbusTransport& transport, const u
         if (out.time_ms == 0 && (r.outcome == Outcome::Ok || r.outcome == Outcome::Exception))
             out.time_ms = clock.wall_ms();
         out.last = r.outcome;
+        out.answered = r.outcome == Outcome::Ok || r.outcome == Outcome::Exception || r.outcome == Outcome::Garbled;
         if (r.ok()) {
             data_[b].ok = true;
             continue;

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -47,13 +48,24 @@ std::vector<PollerGroup> group_buses(const config::Config& cfg);
 /// of bursting; first polls are spread over one interval (within the bus by position, across
 /// buses by the bus name), so 500 one-device buses do not all fire in the same millisecond.
 ///
-/// Shared threads (a group of several tcp:// endpoints): a line whose device's poll fails (a
-/// time-out, a connection that cannot be made or is lost) moves to the group's second thread,
-/// "off:NAME", started on the first such failure; it comes back when every one of its devices
-/// has answered again. So a silent or black-holed endpoint delays its live thread-mates by at
-/// most one time-out (its first failure), not once per probe, and dead endpoints hold up only
-/// each other. A line is served by one thread at a time: it changes hands only at the end of a
-/// poll, by the thread that served it.
+/// Shared threads (a group of several tcp:// endpoints): a line that stops answering (a time-out,
+/// a connection that cannot be made or is lost) moves to the group's second thread, "off:NAME",
+/// started on the first such failure; it comes back when one of its devices answers again. So a
+/// silent or black-holed endpoint delays its live thread-mates by at most one time-out (its first
+/// failure), not once per probe, and dead endpoints hold up only each other. A line is served by
+/// one thread at a time: it changes hands only at the end of a poll, by the thread that served it.
+///
+/// An endpoint with several units (a Modbus TCP gateway in front of RS-485 slaves) is judged per
+/// unit, by whether the unit answered, not by whether its poll succeeded: a reply is an answer,
+/// an exception one too (0x0A/0x0B from the gateway, illegal address: they come at once and hold
+/// nobody up), while a time-out or a lost connection is not. A unit that times out while a
+/// sibling's last poll was answered is served apart: by the second thread, over a second
+/// connection of its own to the same endpoint, opened only while such a unit exists, and it
+/// comes back to the shared connection when it answers there. Its live siblings stay on the
+/// shared thread, and its time-outs hold up only the failing endpoints. When no unit of the
+/// endpoint answers (or its connection fails), the whole line moves aside as above. A device
+/// counts as failed or offline exactly as before (DeviceHealth); only the thread that polls it
+/// changes.
 class BusPoller {
 public:
     /// Bus threads' stack: polling needs a few KiB; the default 8 MiB per thread would reserve
@@ -68,9 +80,11 @@ public:
               ReadingSink& sink, std::unique_ptr<ModbusTransport> transport);
     /// One thread serving every line of the group in turn (see group_buses).
     BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink);
-    /// Same over given transports, one per line of the group in its order (tests: fake ones).
-    BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink,
-              std::vector<std::unique_ptr<ModbusTransport>> transports);
+    /// Makes a transport for a bus; called once per line, and again for a line's second
+    /// connection when one of its units is served apart.
+    using TransportFactory = std::function<std::unique_ptr<ModbusTransport>(const config::Bus&)>;
+    /// Same over transports from `make` (tests: fake ones).
+    BusPoller(const config::Config& cfg, const PollerGroup& group, ReadingSink& sink, TransportFactory make);
     ~BusPoller();
     BusPoller(const BusPoller&) = delete;
     BusPoller& operator=(const BusPoller&) = delete;
@@ -92,19 +106,28 @@ public:
     std::int64_t heartbeat_mono() const;
     /// How many of the lines are served by the second thread now (for tests and status).
     std::size_t lines_set_aside() const;
+    /// How many devices are served apart from their endpoint's live units now: by the second
+    /// thread over a second connection (for tests and status).
+    std::size_t units_apart() const;
     const std::string& name() const { return name_; }
     /// Whether `device` (an index into Config::devices) is polled by this thread.
     bool serves(std::size_t device) const;
 
 private:
     struct DeviceState;
-    /// One bus's line: its transport, and the back-off while it cannot be opened.
-    struct Line {
-        const config::Bus* bus = nullptr;
+    /// One connection to a line's bus, and the back-off while it cannot be opened.
+    struct Connection {
         std::unique_ptr<ModbusTransport> transport;
         util::Backoff reopen_backoff;
         std::int64_t reopen_at_mono = 0;
-        std::string error;   ///< why the line is closed; empty while it is open
+        std::string error;  ///< why it is closed; empty while it is open
+        Connection();
+    };
+    /// One bus's line: its connection, and the second one for its units served apart.
+    struct Line {
+        const config::Bus* bus = nullptr;
+        Connection conn;     ///< used by the thread that serves the line
+        Connection second;   ///< used by the second thread only; made when first needed (under mutex_)
         bool aside = false;  ///< served by the second thread (guarded by mutex_)
         Line(const config::Bus& b, std::unique_ptr<ModbusTransport> t);
     };
@@ -121,21 +144,38 @@ private:
     static void* aside_main(void* self) noexcept;
     void run(Worker& w) noexcept;
     void serve_due_device(Worker& w);
-    /// Which thread serves `device`'s line now (a device not served here: the first). Under mutex_.
+    /// Which thread serves `device` now (a device not served here: the first). Under mutex_.
     bool served_aside(std::size_t device) const;
-    /// After a poll of `d` by `w`: hands its line to the other thread when it should change hands.
+    /// Whether `d` is served by the second thread, and over its line's second connection. Under mutex_.
+    bool served_aside(const DeviceState& d) const;
+    bool over_second(const DeviceState& d) const;
+    /// How a poll ended for the endpoint behind it (not for the device's health).
+    enum class Heard {
+        Nothing,   ///< not polled yet, or stopped
+        Answer,    ///< a reply came: data, an exception, a garbled frame
+        Silence,   ///< a time-out on an open connection
+        LineDown,  ///< the connection could not be opened or was lost
+    };
+    /// After a poll of `d` by `w` (over the second connection when `second`) that ended as
+    /// `heard`: moves `d` or its line to the other thread when they should change hands. Under mutex_.
+    void rehome(Worker& w, DeviceState& d, Heard heard, bool second);
+    /// Starts the second thread if it is not running. Under mutex_. False when it cannot be started.
+    bool start_aside();
+    /// On the second thread: closes `line`'s second connection once none of its units needs it.
     /// Under mutex_.
-    void rehome(Worker& w, const DeviceState& d);
-    void poll(DeviceState& d, Worker& w);
-    void perform(const WriteJob& job, Worker& w);
-    /// Ok when the line is open, opening it when its back-off allows; else Closed (`error` says
-    /// why) or Stopped.
-    Outcome line_ready(Line& line, std::int64_t now_mono, std::string& error);
+    void release_second(Line& line);
+    /// One poll of `d`, over its line's second connection when `second`.
+    Heard poll(DeviceState& d, Worker& w, bool second);
+    void perform(const WriteJob& job, Worker& w, bool second);
+    /// Ok when the connection is open, opening it when its back-off allows; else Closed (`error`
+    /// says why) or Stopped. `name` is the bus's name, for the log.
+    Outcome connection_ready(Connection& c, const std::string& name, std::int64_t now_mono, std::string& error);
     void schedule(DeviceState& d, bool ok, std::int64_t due, bool& changed);
     void log_outcome(DeviceState& d, const Reading& reading, bool changed, std::int64_t now_mono);
 
     const config::Config& cfg_;
     std::string name_;
+    TransportFactory make_;
     std::vector<Line> lines_;
     std::vector<DeviceState> devices_;
     ReadingSink& sink_;

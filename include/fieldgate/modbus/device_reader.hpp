@@ -17,6 +17,9 @@ namespace fieldgate::modbus {
 struct DeviceRead {
     bool ok = false;                       ///< the device answered and at least one point was decoded
     Outcome last = Outcome::Ok;            ///< how the poll's last request ended (Closed: the line is gone)
+    bool answered = false;                 ///< a reply came to the last request: data, an exception (0x0A/0x0B
+                                           ///< too, though they fail the poll) or a garbled frame; not a
+                                           ///< time-out nor a lost line
     Measurepoints points;                  ///< valid when ok
     std::string error;                     ///< why a block or the poll failed (empty when every block was read)
     std::vector<std::uint8_t> exceptions;  ///< exception codes received, one per refused request

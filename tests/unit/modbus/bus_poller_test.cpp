@@ -1,8 +1,12 @@
 #include "fieldgate/modbus/bus_poller.hpp"
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,6 +56,14 @@ public:
     std::mutex mutex;
     std::vector<Reading> readings;
 };
+
+// A transport factory that hands out `made` in order, then fails (no second connection expected).
+BusPoller::TransportFactory handing_out(std::vector<std::unique_ptr<fieldgate::modbus::ModbusTransport>>& made) {
+    return [&made, next = std::size_t{0}](const fieldgate::config::Bus& bus) mutable {
+        if (next == made.size()) throw std::runtime_error("bus=" + bus.name + ": no transport left");
+        return std::move(made[next++]);
+    };
+}
 
 }  // namespace
 
@@ -165,7 +177,7 @@ a = holding:0 uint16
     CHECK(dead != nullptr);
     if (dead == nullptr) return;  // CHECK above failed; tells the analyzer too
     Sink sink;
-    BusPoller poller(cfg, groups[0], sink, std::move(transports));
+    BusPoller poller(cfg, groups[0], sink, handing_out(transports));
     CHECK_FALSE(poller.serves(99));
     poller.start();
     CHECK(dead->wait_reading());
@@ -185,4 +197,173 @@ a = holding:0 uint16
     CHECK(live_readings() >= before + 5);
     poller.stop();
     CHECK(dead->interrupted);
+}
+
+namespace {
+
+// Two tcp:// endpoints on one shared thread: 10.0.0.1 a gateway with units 1 ("live") and 2
+// ("sick"), 10.0.0.2 a meter of its own ("mate").
+const std::string kGatewayConfig = kGateway + R"(
+[model.m]
+a = holding:0 uint16
+[device.live]
+product_key = p
+device_key = live
+device_secret = s
+model = m
+interval = 10ms
+bus = tcp://10.0.0.1:502
+unit_id = 1
+[device.sick]
+product_key = p
+device_key = sick
+device_secret = s
+model = m
+interval = 10ms
+offline_after = 1
+probe_max = 1s
+bus = tcp://10.0.0.1:502
+unit_id = 2
+[device.mate]
+product_key = p
+device_key = mate
+device_secret = s
+model = m
+interval = 10ms
+bus = tcp://10.0.0.2:502
+)";
+
+constexpr const char* kGatewayBus = "tcp://10.0.0.1:502";
+
+// Makes fake transports: the gateway's connections (the first, then a second one if asked for)
+// and the mate's; each made one is kept in `made` under its bus name.
+struct Fakes {
+    std::map<std::string, std::vector<FakeTransport*>> made;
+    std::map<std::uint8_t, std::deque<Step>> gateway_units;  ///< unit_script of the gateway's first connection
+    std::map<std::uint8_t, std::deque<Step>> second_units;   ///< unit_script of its second one
+
+    BusPoller::TransportFactory factory() {
+        return [this](const fieldgate::config::Bus& bus) {
+            auto t = std::make_unique<FakeTransport>();
+            auto& mine = made[bus.name];
+            if (bus.name == kGatewayBus) t->unit_script = mine.empty() ? gateway_units : second_units;
+            mine.push_back(t.get());
+            return std::unique_ptr<fieldgate::modbus::ModbusTransport>(std::move(t));
+        };
+    }
+};
+
+// Readings of `device` so far, good ones or failed ones.
+std::size_t count(Sink& sink, const fieldgate::config::Config& cfg, const std::string& device, bool ok) {
+    std::lock_guard<std::mutex> lock(sink.mutex);
+    std::size_t n = 0;
+    for (const auto& r : sink.readings)
+        n += cfg.devices[r.device].name == device && r.ok == ok ? 1U : 0U;
+    return n;
+}
+
+// Waits (counted, not timed: at most 10 s) until `device` has `n` readings that are `ok`.
+bool wait_for(Sink& sink, const fieldgate::config::Config& cfg, const std::string& device, bool ok, std::size_t n) {
+    for (int i = 0; i < 1000 && count(sink, cfg, device, ok) < n; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return count(sink, cfg, device, ok) >= n;
+}
+
+}  // namespace
+
+// One endpoint carrying several units (a Modbus TCP gateway): its units are judged one by one.
+TEST_GROUP(BusPollerUnits){};
+
+// A gateway that refuses one unit at once (0x0B: the slave behind it is not there) answers: the
+// unit fails its polls and goes offline, but its endpoint stays on the shared thread, and no
+// second connection is made.
+TEST(BusPollerUnits, a_unit_refused_by_its_gateway_keeps_its_endpoint_on_the_shared_thread) {
+    auto loaded = fieldgate::config::load_texts({{"t.ini", kGatewayConfig}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    LONGS_EQUAL(1, groups.size());
+    Fakes fakes;
+    fakes.gateway_units[2] = {fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Exception,
+                                                             fieldgate::modbus::kGatewayTargetFailed,
+                                                             "gateway target device failed to respond (0x0b)")};
+    Sink sink;
+    BusPoller poller(cfg, groups[0], sink, fakes.factory());
+    poller.start();
+    CHECK(wait_for(sink, cfg, "sick", false, 5));
+    CHECK(wait_for(sink, cfg, "live", true, 5));
+    LONGS_EQUAL(0, poller.lines_set_aside());
+    LONGS_EQUAL(0, poller.units_apart());
+    poller.stop();
+    LONGS_EQUAL(1, fakes.made[kGatewayBus].size());
+    LONGS_EQUAL(0, count(sink, cfg, "sick", true));
+    std::lock_guard<std::mutex> lock(sink.mutex);
+    for (const auto& r : sink.readings)
+        if (cfg.devices[r.device].name == "sick") {
+            CHECK_FALSE(r.online);  // offline_after = 1: the health judgement is unchanged
+            LONGS_EQUAL(1, r.exceptions.size());
+        }
+}
+
+// A unit that times out while its siblings answer is served apart, over a second connection of
+// its own, and its live sibling keeps being polled by the shared thread. The silent unit's
+// time-outs after its first are hangs (a long time-out): before, the whole endpoint went aside
+// after the first, and the live unit waited behind the next one for good.
+TEST(BusPollerUnits, a_silent_unit_is_served_apart_and_its_siblings_keep_their_polls) {
+    auto loaded = fieldgate::config::load_texts({{"t.ini", kGatewayConfig}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    Fakes fakes;
+    Step hang;
+    hang.block_until_interrupted = true;
+    fakes.gateway_units[2] = {fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Timeout), hang};
+    fakes.second_units[2] = {hang};
+    Sink sink;
+    BusPoller poller(cfg, groups[0], sink, fakes.factory());
+    poller.start();
+    CHECK(wait_for(sink, cfg, "sick", false, 1));
+    CHECK(wait_for(sink, cfg, "live", true, 1));
+    const std::size_t live = count(sink, cfg, "live", true);
+    const std::size_t mate = count(sink, cfg, "mate", true);
+    CHECK(wait_for(sink, cfg, "live", true, live + 5));
+    CHECK(wait_for(sink, cfg, "mate", true, mate + 5));
+    LONGS_EQUAL(0, poller.lines_set_aside());
+    LONGS_EQUAL(1, poller.units_apart());
+    // units_apart() took the poller's lock, under which the second connection was made.
+    FakeTransport* second = fakes.made[kGatewayBus].size() == 2 ? fakes.made[kGatewayBus][1] : nullptr;
+    CHECK(second != nullptr);
+    if (second == nullptr) return;  // CHECK above failed; tells the analyzer too
+    CHECK(second->wait_reading());  // the silent unit hangs on its own connection
+    poller.stop();
+    CHECK(second->interrupted);
+    // Only the silent unit went over the second connection, and it never hung on the first.
+    for (const auto& call : second->log)
+        CHECK_TEXT(call.rfind("read", 0) != 0 || call == "read u2 h0+1", call.c_str());
+    std::size_t sick_reads = 0;
+    for (const auto& call : fakes.made[kGatewayBus][0]->log)
+        sick_reads += call == "read u2 h0+1" ? 1U : 0U;
+    LONGS_EQUAL(1, sick_reads);
+}
+
+// An endpoint none of whose units answers is set aside whole, on its one connection, as a
+// single-unit endpoint is; no second connection is made for it.
+TEST(BusPollerUnits, an_endpoint_whose_units_all_time_out_goes_aside_whole) {
+    auto loaded = fieldgate::config::load_texts({{"t.ini", kGatewayConfig}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    Fakes fakes;
+    fakes.gateway_units[1] = {fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Timeout)};
+    fakes.gateway_units[2] = fakes.gateway_units[1];
+    Sink sink;
+    BusPoller poller(cfg, groups[0], sink, fakes.factory());
+    poller.start();
+    CHECK(wait_for(sink, cfg, "live", false, 3));
+    CHECK(wait_for(sink, cfg, "sick", false, 3));
+    CHECK(wait_for(sink, cfg, "mate", true, 5));
+    LONGS_EQUAL(1, poller.lines_set_aside());
+    LONGS_EQUAL(0, poller.units_apart());
+    poller.stop();
+    LONGS_EQUAL(1, fakes.made[kGatewayBus].size());
 }

@@ -107,6 +107,7 @@ TEST(DeviceReader, a_timeout_flushes_and_fails_the_poll_without_trying_more_bloc
     const DeviceRead got = r.read(t, clock);
     CHECK_FALSE(got.ok);
     CHECK(got.last == Outcome::Timeout);
+    CHECK_FALSE(got.answered);  // the poll waited out a time-out
     STRCMP_CONTAINS("timed out after 500 ms", got.error.c_str());
     STRCMP_EQUAL("read u1 h0+3, flush", joined(t.log).c_str());
 }
@@ -122,6 +123,7 @@ TEST(DeviceReader, exceptions_are_counted_per_code_and_other_blocks_still_read) 
     t.script.push_back(fails(Outcome::Exception, kIllegalFunction, "illegal function (0x01)"));
     const DeviceRead both = r.read(t, clock);
     CHECK_FALSE(both.ok);
+    CHECK(both.answered);
     LONGS_EQUAL(2, both.exceptions.size());  // this poll's, for the device's status counts
     LONGS_EQUAL(kSlaveDeviceBusy, both.exceptions[0]);
     LONGS_EQUAL(kIllegalFunction, both.exceptions[1]);
@@ -136,6 +138,7 @@ TEST(DeviceReader, gateway_exceptions_fail_the_poll_like_a_dead_device) {
     const DeviceRead got = r.read(t, clock);
     CHECK_FALSE(got.ok);
     CHECK(got.last == Outcome::Timeout);
+    CHECK(got.answered);  // the gateway answered at once: nobody waited (BusPoller keeps its thread)
     STRCMP_EQUAL("read u9 h0+3", joined(t.log).c_str());
     LONGS_EQUAL(1, r.exceptions().at(kGatewayTargetFailed));
     t.script.push_back(fails(Outcome::Exception, kGatewayPathUnavailable, "gateway path unavailable (0x0A)"));
@@ -150,6 +153,7 @@ TEST(DeviceReader, a_closed_line_fails_the_poll) {
     const DeviceRead got = r.read(t, clock);
     CHECK_FALSE(got.ok);
     CHECK(got.last == Outcome::Closed);
+    CHECK_FALSE(got.answered);
     STRCMP_CONTAINS("hung up", got.error.c_str());
 }
 

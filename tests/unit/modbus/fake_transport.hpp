@@ -30,6 +30,9 @@ public:
     bool interrupted = false;
     std::map<std::pair<config::Table, std::uint32_t>, std::uint16_t> memory;
     bool ignore_writes = false;  ///< acknowledge writes but keep the old values (a read-only register)
+    /// A unit listed here takes its steps from a script of its own, whose last step repeats (a
+    /// gateway with a dead or refused slave behind it); `script` is left for the other units.
+    std::map<std::uint8_t, std::deque<Step>> unit_script;
 
     Result open() override {
         log.emplace_back("open");
@@ -49,7 +52,10 @@ public:
         log.push_back("read u" + std::to_string(unit) + " " + table + std::to_string(block.start) + "+" +
                       std::to_string(block.count));
         Step step;
-        if (!script.empty()) {
+        if (const auto own = unit_script.find(unit); own != unit_script.end() && !own->second.empty()) {
+            step = own->second.front();
+            if (own->second.size() > 1) own->second.pop_front();
+        } else if (!script.empty()) {
             step = script.front();
             script.pop_front();
         }
