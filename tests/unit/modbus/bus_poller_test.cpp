@@ -367,3 +367,30 @@ TEST(BusPollerUnits, an_endpoint_whose_units_all_time_out_goes_aside_whole) {
     poller.stop();
     LONGS_EQUAL(1, fakes.made[kGatewayBus].size());
 }
+
+// A unit served apart that answers again comes back to the shared connection, and the second
+// connection, needed by nobody now, is closed.
+TEST(BusPollerUnits, a_unit_that_answers_again_comes_back_and_the_second_connection_closes) {
+    auto loaded = fieldgate::config::load_texts({{"t.ini", kGatewayConfig}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    Fakes fakes;
+    const Step timeout = fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Timeout);
+    fakes.gateway_units[2] = {timeout, Step{}};  // silent once, then it answers for good
+    fakes.second_units[2] = {timeout, Step{}};
+    Sink sink;
+    BusPoller poller(cfg, groups[0], sink, fakes.factory());
+    poller.start();
+    CHECK(wait_for(sink, cfg, "sick", true, 3));
+    CHECK(wait_for(sink, cfg, "live", true, 3));
+    LONGS_EQUAL(0, poller.units_apart());
+    LONGS_EQUAL(0, poller.lines_set_aside());
+    // units_apart() took the poller's lock, under which the second connection was made and closed.
+    LONGS_EQUAL(2, fakes.made[kGatewayBus].size());
+    FakeTransport* second = fakes.made[kGatewayBus][1];
+    CHECK_FALSE(second->is_open());
+    const std::string calls = fieldgate::modbus::test::joined(second->log);
+    poller.stop();
+    STRCMP_EQUAL("open, read u2 h0+1, flush, read u2 h0+1, close", calls.c_str());
+}
