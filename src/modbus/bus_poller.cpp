@@ -330,20 +330,18 @@ void BusPoller::rehome(Worker& w, DeviceState& d, Heard heard, bool second) {
         aside = true;
     }
     if ((aside || apart) && !start_aside()) return;  // stays where it is
+    // Which of the line's units go over the second connection, before: told in the log as they change.
+    const auto on_line = [&](const DeviceState& s) { return s.line == d.line; };
+    std::vector<const DeviceState*> were_apart;
+    for (const auto& s : devices_)
+        if (on_line(s) && over_second(s)) were_apart.push_back(&s);
     if (aside != line.aside) {
         line.aside = aside;
         util::log_info("bus=" + line.bus->name +
                        (aside ? ": not answering; served apart from " + name_ + "'s other endpoints"
                               : ": answering again; back on " + name_ + "'s shared thread"));
     }
-    if (apart != d.apart) {
-        d.apart = apart;
-        if (!aside)
-            util::log_info(d.where + (apart ? ": not answering while its endpoint's other units do; served apart, "
-                                              "over a second connection"
-                                            : ": back on its endpoint's shared connection"));
-    }
-    const auto on_line = [&](const DeviceState& s) { return s.line == d.line; };
+    d.apart = apart;
     if (!line.aside && !line.second.transport &&
         std::any_of(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return on_line(s) && s.apart; })) {
         try {
@@ -354,6 +352,16 @@ void BusPoller::rehome(Worker& w, DeviceState& d, Heard heard, bool second) {
             for (auto& s : devices_)
                 if (on_line(s)) s.apart = false;
         }
+    }
+    for (const auto& s : devices_) {
+        if (!on_line(s)) continue;
+        const bool was = std::find(were_apart.begin(), were_apart.end(), &s) != were_apart.end();
+        if (over_second(s) && !was)
+            util::log_info(s.where +
+                           ": not answering while its endpoint's other units do; served apart, over a "
+                           "second connection");
+        else if (was && !over_second(s) && !line.aside)
+            util::log_info(s.where + ": back on its endpoint's shared connection");
     }
     if (w.aside) release_second(line);
     wake_.notify_all();
