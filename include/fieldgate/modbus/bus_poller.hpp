@@ -60,12 +60,14 @@ std::vector<PollerGroup> group_buses(const config::Config& cfg);
 /// an exception one too (0x0A/0x0B from the gateway, illegal address: they come at once and hold
 /// nobody up), while a time-out or a lost connection is not. A unit that times out while a
 /// sibling's last poll was answered is served apart: by the second thread, over a second
-/// connection of its own to the same endpoint, opened only while such a unit exists, and it
-/// comes back to the shared connection when it answers there. Its live siblings stay on the
-/// shared thread, and its time-outs hold up only the failing endpoints. When no unit of the
-/// endpoint answers (or its connection fails), the whole line moves aside as above. A device
-/// counts as failed or offline exactly as before (DeviceHealth); only the thread that polls it
-/// changes.
+/// connection of its own to the same endpoint (used only while such a unit exists; TCP closes
+/// it after each time-out, so it is open mostly during that unit's polls), and it comes back to
+/// the shared connection when it answers there. Its live siblings stay on the shared thread,
+/// and its time-outs hold up only the failing endpoints. When no unit of the endpoint answers
+/// (or its connection fails), the whole line moves aside as above. A device counts as failed or
+/// offline exactly as before (DeviceHealth); only the thread that polls it changes. A thread
+/// with one line (a [bus.*], or a group of one endpoint) has no second thread: its units wait
+/// for each other as on a serial bus, at most one time-out per probe of a dead one.
 class BusPoller {
 public:
     /// Bus threads' stack: polling needs a few KiB; the default 8 MiB per thread would reserve
