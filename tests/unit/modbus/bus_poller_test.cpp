@@ -394,3 +394,36 @@ TEST(BusPollerUnits, a_unit_that_answers_again_comes_back_and_the_second_connect
     poller.stop();
     STRCMP_EQUAL("open, read u2 h0+1, flush, read u2 h0+1, close", calls.c_str());
 }
+
+// A gateway that takes one client only refuses the second connection: the silent unit is then
+// polled on the shared connection again (a live unit must not stay offline for want of a
+// connection), and the next tries wait for the second connection's back-off.
+TEST(BusPollerUnits, a_second_connection_refused_sends_the_unit_back_to_the_shared_one) {
+    auto loaded = fieldgate::config::load_texts({{"t.ini", kGatewayConfig}});
+    CHECK_TEXT(loaded.config.has_value(), loaded.errors.empty() ? "" : loaded.errors.front().c_str());
+    const auto& cfg = *loaded.config;
+    const auto groups = fieldgate::modbus::group_buses(cfg);
+    Fakes fakes;
+    fakes.gateway_units[2] = {fieldgate::modbus::test::fails(fieldgate::modbus::Outcome::Timeout)};
+    Sink sink;
+    auto factory = fakes.factory();
+    BusPoller poller(cfg, groups[0], sink, [&](const fieldgate::config::Bus& bus) {
+        auto t = factory(bus);
+        if (fakes.made[bus.name].size() == 2)
+            static_cast<FakeTransport*>(t.get())->open_result =
+                fieldgate::modbus::Result{fieldgate::modbus::Outcome::Closed, 0, "connection refused"};
+        return t;
+    });
+    poller.start();
+    CHECK(wait_for(sink, cfg, "sick", false, 4));
+    CHECK(wait_for(sink, cfg, "live", true, 4));
+    poller.stop();
+    LONGS_EQUAL(2, fakes.made[kGatewayBus].size());
+    std::size_t sick_on_shared = 0;
+    for (const auto& call : fakes.made[kGatewayBus][0]->log)
+        sick_on_shared += call == "read u2 h0+1" ? 1U : 0U;
+    CHECK(sick_on_shared >= 2);  // back on the shared connection after the refusal
+    const std::string second = fieldgate::modbus::test::joined(fakes.made[kGatewayBus][1]->log);
+    STRCMP_CONTAINS("open", second.c_str());
+    CHECK(second.find("read") == std::string::npos);
+}
