@@ -208,7 +208,7 @@ constexpr char kDigitPairs[] =
 
 // A value below 100,000 in decimal (what a 16-bit register holds, either sign), without
 // std::to_chars's general length search.
-char* write_small(char* w, std::uint32_t v) {
+inline char* write_small(char* w, std::uint32_t v) {
     const auto pair = [](char* at, std::uint32_t two) { std::memcpy(at, kDigitPairs + 2 * two, 2); };
     if (v < 10) {
         *w = static_cast<char>('0' + v);
@@ -234,16 +234,16 @@ char* write_small(char* w, std::uint32_t v) {
     return w + 5;
 }
 
-// One-register integers: the byte order is decided once for the point (a one-word value only
-// sees the byte swap), and the digits are written by write_small.
-char* write_words(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
-    const bool swapped = p.order == ByteOrder::BADC || p.order == ByteOrder::DCBA;
-    const bool is_signed = p.type == ValueType::Int16;
-    for (std::uint32_t e = 0; e < p.count; ++e) {
-        if (e > 0) *w++ = ',';
-        std::uint16_t word = regs[std::size_t{e} * step];
-        if (swapped) word = swap_bytes(word);
-        if (is_signed && (word & 0x8000U) != 0) {
+// One-register integers: the byte order and the sign are decided once for the point (a one-word
+// value only sees the byte swap), the loop is made for that case, and the digits are written by
+// write_small.
+template <bool kSwapped, bool kSigned>
+char* write_words(char* w, std::uint32_t count, const std::uint16_t* regs, std::uint32_t step) {
+    for (std::uint32_t e = 0; e < count; ++e, regs += step) {
+        *w = ',';
+        w += e > 0 ? 1 : 0;
+        const std::uint16_t word = kSwapped ? swap_bytes(*regs) : *regs;
+        if (kSigned && (word & 0x8000U) != 0) {
             *w++ = '-';
             w = write_small(w, 0x10000U - word);
         } else {
@@ -251,6 +251,15 @@ char* write_words(char* w, const Point& p, const std::uint16_t* regs, std::uint3
         }
     }
     return w;
+}
+
+char* write_words(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
+    const bool swapped = p.order == ByteOrder::BADC || p.order == ByteOrder::DCBA;
+    if (p.type == ValueType::Int16)
+        return swapped ? write_words<true, true>(w, p.count, regs, step)
+                       : write_words<false, true>(w, p.count, regs, step);
+    return swapped ? write_words<true, false>(w, p.count, regs, step)
+                   : write_words<false, false>(w, p.count, regs, step);
 }
 
 char* write_plain_integers(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
