@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 build=$1
 seconds=$2
 shift 2
-targets=${*:-"ini point_grammar enos_reply enos_request modbus_decode control service"}
+targets=${*:-"ini point_grammar enos_reply enos_request modbus_decode modbus_frame control service"}
 work=$build/fuzz-work
 mkdir -p "$work/crashes"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=1"

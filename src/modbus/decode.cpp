@@ -200,18 +200,78 @@ char* write_each(char* w, std::uint32_t count, Value value) {
     return w;
 }
 
+// "00" "01" ... "99": two digits at a time.
+constexpr char kDigitPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+// A value below 100,000 in decimal (what a 16-bit register holds, either sign), without
+// std::to_chars's general length search.
+inline char* write_small(char* w, std::uint32_t v) {
+    const auto pair = [](char* at, std::uint32_t two) { std::memcpy(at, kDigitPairs + 2 * two, 2); };
+    if (v < 10) {
+        *w = static_cast<char>('0' + v);
+        return w + 1;
+    }
+    if (v < 100) {
+        pair(w, v);
+        return w + 2;
+    }
+    if (v < 1000) {
+        *w = static_cast<char>('0' + v / 100);
+        pair(w + 1, v % 100);
+        return w + 3;
+    }
+    if (v < 10000) {
+        pair(w, v / 100);
+        pair(w + 2, v % 100);
+        return w + 4;
+    }
+    *w = static_cast<char>('0' + v / 10000);
+    pair(w + 1, v / 100 % 100);
+    pair(w + 3, v % 100);
+    return w + 5;
+}
+
+// One-register integers: the byte order and the sign are decided once for the point (a one-word
+// value only sees the byte swap), the loop is made for that case, and the digits are written by
+// write_small.
+template <bool kSwapped, bool kSigned>
+char* write_words(char* w, std::uint32_t count, const std::uint16_t* regs, std::uint32_t step) {
+    for (std::uint32_t e = 0; e < count; ++e, regs += step) {
+        *w = ',';
+        w += e > 0 ? 1 : 0;
+        const std::uint16_t word = kSwapped ? swap_bytes(*regs) : *regs;
+        if (kSigned && (word & 0x8000U) != 0) {
+            *w++ = '-';
+            w = write_small(w, 0x10000U - word);
+        } else {
+            w = write_small(w, word);
+        }
+    }
+    return w;
+}
+
+char* write_words(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
+    const bool swapped = p.order == ByteOrder::BADC || p.order == ByteOrder::DCBA;
+    if (p.type == ValueType::Int16)
+        return swapped ? write_words<true, true>(w, p.count, regs, step)
+                       : write_words<false, true>(w, p.count, regs, step);
+    return swapped ? write_words<true, false>(w, p.count, regs, step)
+                   : write_words<false, false>(w, p.count, regs, step);
+}
+
 char* write_plain_integers(char* w, const Point& p, const std::uint16_t* regs, std::uint32_t step) {
     const auto at = [regs, step](std::uint32_t e) { return regs + std::size_t{e} * step; };
     switch (p.type) {
         case ValueType::Uint16:
-            return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 1, p.order); });
+        case ValueType::Int16:
+            return write_words(w, p, regs, step);
         case ValueType::Uint32:
             return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 2, p.order); });
         case ValueType::Uint64:
             return write_each(w, p.count, [&](std::uint32_t e) { return gather(at(e), 4, p.order); });
-        case ValueType::Int16:
-            return write_each(w, p.count,
-                              [&](std::uint32_t e) { return static_cast<std::int16_t>(gather(at(e), 1, p.order)); });
         case ValueType::Int32:
             return write_each(w, p.count,
                               [&](std::uint32_t e) { return static_cast<std::int32_t>(gather(at(e), 2, p.order)); });

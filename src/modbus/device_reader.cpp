@@ -32,7 +32,13 @@ DeviceRead DeviceReader::read(ModbusTransport& transport, const util::Clock& clo
 }
 
 DeviceReader::Pass DeviceReader::read_blocks(ModbusTransport& transport, const util::Clock& clock, DeviceRead& out) {
-    data_.assign(plan_.blocks.size(), BlockData{});
+    // Emptied, not replaced: the buffers keep their size from poll to poll.
+    data_.resize(plan_.blocks.size());
+    for (auto& d : data_) {
+        d.ok = false;
+        d.registers.clear();
+        d.bits.clear();
+    }
     for (std::size_t b = 0; b < plan_.blocks.size(); ++b) {
         const ReadBlock& block = plan_.blocks[b];
         const Result r = transport.read(unit_, block, timeout_ms_, data_[b]);

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstring>
+#include <ctime>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -53,6 +55,10 @@ inline bool is_exception_errno(int err) {
     return err > MODBUS_ENOBASE && err <= MODBUS_ENOBASE + 0x0B;
 }
 
-void set_response_timeout(modbus_t* ctx, std::int64_t ms);
+inline std::int64_t mono_now_ms() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
+}
 
 }  // namespace fieldgate::modbus::detail

@@ -1,6 +1,7 @@
 #include "fieldgate/modbus/rtu_frame.hpp"
 
 #include <cstdio>
+#include <cstring>
 
 namespace fieldgate::modbus {
 
@@ -86,37 +87,72 @@ std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length) {
 
 namespace {
 
+// A 16-bit word as it lay in memory in network order, in host order.
+std::uint16_t from_big_endian(std::uint16_t w) {
+    const auto* b = reinterpret_cast<const std::uint8_t*>(&w);
+    return static_cast<std::uint16_t>((unsigned{b[0]} << 8) | b[1]);
+}
+
 Result garbled(std::string why) {
     return Result{Outcome::Garbled, 0, std::move(why)};
 }
 
 }  // namespace
 
-Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, const ReadBlock& block,
-                       BlockData& out) {
-    const std::size_t expected = rtu_expected_length(data, length);
+namespace {
+
+// The CRC of an RTU frame `length` bytes long that rtu_expected_length finds complete; Ok or
+// Garbled. `expected` is set to the frame's length (CRC included).
+Result check_rtu_frame(const std::uint8_t* data, std::size_t length, std::size_t& expected) {
+    expected = rtu_expected_length(data, length);
     if (expected == 0 || length < expected) return garbled("short frame (" + std::to_string(length) + " bytes)");
     const std::uint16_t crc = rtu_crc(data, expected - 2);
     if (data[expected - 2] != (crc & 0xFF) || data[expected - 1] != (crc >> 8)) return garbled("CRC error");
-    if (data[0] != unit) return garbled("reply from unit " + std::to_string(data[0]));
+    return Result{};
+}
+
+// The ADU (unit + PDU) is as long as its function says: rtu_expected_length counts the CRC too.
+bool adu_length_fits(const std::uint8_t* adu, std::size_t length) {
+    const std::size_t expected = rtu_expected_length(adu, length);
+    return expected != 0 && expected - 2 == length;
+}
+
+}  // namespace
+
+Result parse_read_adu(const std::uint8_t* adu, std::size_t length, std::uint8_t unit, const ReadBlock& block,
+                      BlockData& out, bool check_unit) {
+    if (!adu_length_fits(adu, length)) return garbled("malformed reply (" + std::to_string(length) + " bytes)");
+    if (check_unit && adu[0] != unit) return garbled("reply from unit " + std::to_string(adu[0]));
     const std::uint8_t function = read_function(block.table);
-    if ((data[1] & 0x7F) != function) return garbled("reply to function " + std::to_string(data[1] & 0x7F));
-    if (data[1] & 0x80) return Result{Outcome::Exception, data[2], exception_name(data[2])};
+    if ((adu[1] & 0x7F) != function) return garbled("reply to function " + std::to_string(adu[1] & 0x7F));
+    if (adu[1] & 0x80) return Result{Outcome::Exception, adu[2], exception_name(adu[2])};
 
     const bool bits = block.table == config::Table::Coil || block.table == config::Table::Discrete;
     const std::size_t want = bits ? (std::size_t{block.count} + 7) / 8 : std::size_t{block.count} * 2;
-    if (data[2] != want) return garbled("byte count " + std::to_string(data[2]) + ", expected " + std::to_string(want));
-    const std::uint8_t* p = data + 3;
+    if (adu[2] != want) return garbled("byte count " + std::to_string(adu[2]) + ", expected " + std::to_string(want));
+    const std::uint8_t* p = adu + 3;
     if (bits) {
         out.bits.resize(block.count);
         for (std::size_t i = 0; i < block.count; ++i)
             out.bits[i] = static_cast<std::uint8_t>((unsigned{p[i / 8]} >> (i % 8)) & 1U);
     } else {
+        // Copied whole, then turned from big-endian in place: a loop over 16-bit words alone, which
+        // the compiler vectorizes (reading the bytes pair by pair, it cannot rule out aliasing).
         out.registers.resize(block.count);
+        std::uint16_t* words = out.registers.data();
+        std::memcpy(words, p, std::size_t{block.count} * 2);
         for (std::size_t i = 0; i < block.count; ++i)
-            out.registers[i] = static_cast<std::uint16_t>((p[2 * i] << 8) | p[2 * i + 1]);
+            words[i] = from_big_endian(words[i]);
     }
     return Result{};
+}
+
+Result parse_rtu_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, const ReadBlock& block,
+                       BlockData& out) {
+    std::size_t expected = 0;
+    Result r = check_rtu_frame(data, length, expected);
+    if (!r.ok()) return r;
+    return parse_read_adu(data, expected - 2, unit, block, out, true);
 }
 
 namespace {
@@ -173,21 +209,26 @@ std::vector<std::uint8_t> rtu_write_request(std::uint8_t unit, config::Table tab
     return out;
 }
 
-Result parse_rtu_write_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, config::Table table,
-                             std::uint16_t address, const EncodedWrite& written) {
-    const std::size_t expected = rtu_expected_length(data, length);
-    if (expected == 0 || length < expected) return garbled("short frame (" + std::to_string(length) + " bytes)");
-    const std::uint16_t crc = rtu_crc(data, expected - 2);
-    if (data[expected - 2] != (crc & 0xFF) || data[expected - 1] != (crc >> 8)) return garbled("CRC error");
-    if (data[0] != unit) return garbled("reply from unit " + std::to_string(data[0]));
+Result parse_write_adu(const std::uint8_t* adu, std::size_t length, std::uint8_t unit, config::Table table,
+                       std::uint16_t address, const EncodedWrite& written, bool check_unit) {
+    if (!adu_length_fits(adu, length)) return garbled("malformed reply (" + std::to_string(length) + " bytes)");
+    if (check_unit && adu[0] != unit) return garbled("reply from unit " + std::to_string(adu[0]));
     const std::uint8_t f = write_function(table, written);
-    if ((data[1] & 0x7F) != f) return garbled("reply to function " + std::to_string(data[1] & 0x7F));
-    if (data[1] & 0x80) return Result{Outcome::Exception, data[2], exception_name(data[2])};
-    const unsigned echoed_address = (unsigned{data[2]} << 8) | data[3];
-    const unsigned echoed = (unsigned{data[4]} << 8) | data[5];
+    if ((adu[1] & 0x7F) != f) return garbled("reply to function " + std::to_string(adu[1] & 0x7F));
+    if (adu[1] & 0x80) return Result{Outcome::Exception, adu[2], exception_name(adu[2])};
+    const unsigned echoed_address = (unsigned{adu[2]} << 8) | adu[3];
+    const unsigned echoed = (unsigned{adu[4]} << 8) | adu[5];
     if (echoed_address != address || echoed != echoed_field(f, written))
         return garbled("the device echoed another address or value");
     return Result{};
+}
+
+Result parse_rtu_write_reply(const std::uint8_t* data, std::size_t length, std::uint8_t unit, config::Table table,
+                             std::uint16_t address, const EncodedWrite& written) {
+    std::size_t expected = 0;
+    Result r = check_rtu_frame(data, length, expected);
+    if (!r.ok()) return r;
+    return parse_write_adu(data, expected - 2, unit, table, address, written, true);
 }
 
 }  // namespace fieldgate::modbus

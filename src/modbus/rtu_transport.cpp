@@ -15,12 +15,6 @@ namespace fieldgate::modbus {
 namespace detail {
 namespace {
 
-std::int64_t mono_now_ms() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
-}
-
 char parity_char(config::Parity p) {
     return p == config::Parity::Even ? 'E' : p == config::Parity::Odd ? 'O' : 'N';
 }

@@ -7,30 +7,22 @@
 #include <cstring>
 #include <mutex>
 
+#include "fieldgate/modbus/rtu_frame.hpp"
+#include "fieldgate/modbus/tcp_frame.hpp"
 #include "line_support.hpp"
 #include "transports.hpp"
 
 namespace fieldgate::modbus::detail {
 namespace {
 
-std::int64_t mono_now_ms() {
-    timespec ts{};
-    ::clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1'000'000;
-}
-
-/// Modbus TCP through libmodbus. The socket is made and connected here (libmodbus's connect
-/// cannot be interrupted) and handed to the context; interrupt() shuts it down, which wakes
-/// libmodbus's select() at once.
+/// Modbus TCP, framed here (tcp_frame.hpp) on a non-blocking socket: a request is one send(), its
+/// reply usually one poll() and one recv() (libmodbus takes three selects and three recvs, the
+/// header, the function and the rest, each). The socket is made and connected here too, so a
+/// hanging connect can be interrupted; every wait polls the stop signal beside the socket.
 class TcpTransport final : public ModbusTransport {
 public:
     explicit TcpTransport(const config::Bus& bus)
-        : host_(bus.host),
-          port_(bus.port),
-          connect_timeout_ms_(bus.timeout_ms),
-          ctx_(modbus_new_tcp_pi(bus.host.c_str(), std::to_string(bus.port).c_str())) {
-        if (!ctx_) throw std::runtime_error("bus=" + bus.name + ": cannot create a Modbus TCP context");
-    }
+        : host_(bus.host), port_(bus.port), connect_timeout_ms_(bus.timeout_ms) {}
     ~TcpTransport() override { close(); }
 
     Result open() override {
@@ -59,76 +51,27 @@ public:
     void close() override {
         std::lock_guard<std::mutex> lock(fd_mutex_);
         if (fd_ < 0) return;
-        modbus_set_socket(ctx_.get(), -1);
         ::close(fd_);
         fd_ = -1;
     }
 
     Result read(std::uint8_t unit, const ReadBlock& block, std::int64_t timeout_ms, BlockData& out) override {
-        if (stop_.raised()) return stopped();
-        if (fd_ < 0) return Result{Outcome::Closed, 0, "not connected"};
-        modbus_t* ctx = ctx_.get();
-        modbus_set_slave(ctx, unit);
-        set_response_timeout(ctx, timeout_ms);
-        int rc = -1;
-        switch (block.table) {
-            case config::Table::Holding:
-                out.registers.resize(block.count);
-                rc = modbus_read_registers(ctx, block.start, block.count, out.registers.data());
-                break;
-            case config::Table::Input:
-                out.registers.resize(block.count);
-                rc = modbus_read_input_registers(ctx, block.start, block.count, out.registers.data());
-                break;
-            case config::Table::Coil:
-                out.bits.resize(block.count);
-                rc = modbus_read_bits(ctx, block.start, block.count, out.bits.data());
-                break;
-            case config::Table::Discrete:
-                out.bits.resize(block.count);
-                rc = modbus_read_input_bits(ctx, block.start, block.count, out.bits.data());
-                break;
-        }
-        if (rc == block.count) return Result{};
-        return failure(errno);
+        const auto adu = rtu_read_request(unit, block);
+        std::size_t have = 0;
+        Result r = exchange(adu.data(), adu.size(), timeout_ms, have);
+        if (!r.ok()) return r;
+        return parse_read_adu(reply_ + kMbapLength, have - kMbapLength, unit, block, out, false);
     }
 
     Result write(std::uint8_t unit, config::Table table, std::uint16_t address, const EncodedWrite& data,
                  std::int64_t timeout_ms) override {
-        if (stop_.raised()) return stopped();
-        if (fd_ < 0) return Result{Outcome::Closed, 0, "not connected"};
-        modbus_t* ctx = ctx_.get();
-        modbus_set_slave(ctx, unit);
-        set_response_timeout(ctx, timeout_ms);
-        int rc = -1;
-        int want = 1;
-        if (table == config::Table::Coil) {
-            want = static_cast<int>(data.bits.size());
-            rc = want == 1 ? modbus_write_bit(ctx, address, data.bits[0])
-                           : modbus_write_bits(ctx, address, want, data.bits.data());
-        } else {
-            want = static_cast<int>(data.registers.size());
-            rc = want == 1 ? modbus_write_register(ctx, address, data.registers[0])
-                           : modbus_write_registers(ctx, address, want, data.registers.data());
-        }
-        if (rc == want) return Result{};
-        return failure(errno);
-    }
-
-    // What a failed libmodbus call means, from its errno.
-    Result failure(int err) {
-        if (stop_.raised()) {
-            close();
-            return stopped();
-        }
-        if (is_exception_errno(err)) {
-            const auto code = static_cast<std::uint8_t>(err - MODBUS_ENOBASE);
-            return Result{Outcome::Exception, code, exception_name(code)};
-        }
-        if (err == ETIMEDOUT) return Result{Outcome::Timeout, 0, modbus_strerror(err)};
-        if (err > EMBXGTAR && err <= EMBBADSLAVE) return Result{Outcome::Garbled, 0, modbus_strerror(err)};
-        close();
-        return Result{Outcome::Closed, 0, std::string("connection lost: ") + modbus_strerror(err)};
+        const auto adu = rtu_write_request(unit, table, address, data);
+        if (adu.size() + kMbapLength > kTcpMaxFrame)
+            return Result{Outcome::Garbled, 0, "request too long for one Modbus frame"};
+        std::size_t have = 0;
+        Result r = exchange(adu.data(), adu.size(), timeout_ms, have);
+        if (!r.ok()) return r;
+        return parse_write_adu(reply_ + kMbapLength, have - kMbapLength, unit, table, address, data, false);
     }
 
     // TCP has no line to drain: a fresh connection is the one place a late reply cannot land.
@@ -141,6 +84,87 @@ public:
     }
 
 private:
+    /// Sends one request and receives the frame that answers it into reply_: Ok with `have`
+    /// bytes, a whole frame whose header is ours; Timeout, Garbled, Closed or Stopped.
+    Result exchange(const std::uint8_t* adu, std::size_t adu_length, std::int64_t timeout_ms, std::size_t& have) {
+        if (stop_.raised()) return stopped();
+        if (fd_ < 0) return Result{Outcome::Closed, 0, "not connected"};
+        std::uint8_t request[kTcpMaxFrame];
+        const std::uint16_t transaction = ++transaction_;
+        const std::size_t length = tcp_frame(transaction, adu, adu_length, request);
+        const std::int64_t deadline = mono_now_ms() + timeout_ms;
+        Result r = send_all(request, length, deadline);
+        if (r.ok()) r = wait(POLLIN, deadline);  // the device has not answered yet: recv() would not do
+        if (!r.ok()) return r;
+        have = 0;
+        for (;;) {
+            const std::size_t expected = tcp_expected_length(reply_, have);
+            if (expected != 0 && (expected > kTcpMaxFrame || expected < kMbapLength + 3))
+                return Result{Outcome::Garbled, 0, "frame length " + std::to_string(expected - kMbapLength)};
+            if (expected != 0 && have >= expected) break;
+            // Asks for all the room there is: the whole reply in one recv() as a rule.
+            const auto n = ::recv(fd_, reply_ + have, kTcpMaxFrame - have, 0);
+            if (n > 0) {
+                have += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n == 0) return lost("closed by the device");
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) return lost(std::strerror(errno));
+            r = wait(POLLIN, deadline);
+            if (!r.ok()) return r;
+        }
+        // One request is out at a time, so bytes beyond the frame are a device out of step: Garbled
+        // (check_tcp_frame wants the exact length), and the caller's flush() starts a new connection.
+        if (have > tcp_expected_length(reply_, have))
+            return Result{Outcome::Garbled, 0,
+                          std::to_string(have - tcp_expected_length(reply_, have)) + " stray bytes after the reply"};
+        return check_tcp_frame(reply_, have, transaction);
+    }
+
+    Result send_all(const std::uint8_t* data, std::size_t length, std::int64_t deadline) {
+        std::size_t sent = 0;
+        while (sent < length) {
+            const auto n = ::send(fd_, data + sent, length - sent, MSG_NOSIGNAL);
+            if (n > 0) {
+                sent += static_cast<std::size_t>(n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return lost(std::strerror(errno));
+            Result r = wait(POLLOUT, deadline);
+            if (!r.ok()) return r;
+        }
+        return Result{};
+    }
+
+    /// Waits until the socket is ready for `events` or the deadline: Ok, Timeout or Stopped;
+    /// an error on the socket is left to the send or recv that follows.
+    Result wait(short events, std::int64_t deadline) {
+        for (;;) {
+            const std::int64_t left = deadline - mono_now_ms();
+            if (left <= 0) return Result{Outcome::Timeout, 0, "timeout"};
+            pollfd fds[2] = {{fd_, events, 0}, {stop_.fd(), POLLIN, 0}};
+            const int n = ::poll(fds, 2, static_cast<int>(left));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) return lost(std::string("poll: ") + std::strerror(errno));
+            if (fds[1].revents != 0 || stop_.raised()) {
+                close();
+                return stopped();
+            }
+            if (n > 0) return Result{};
+        }
+    }
+
+    Result lost(const std::string& why) {
+        if (stop_.raised()) {
+            close();
+            return stopped();
+        }
+        close();
+        return Result{Outcome::Closed, 0, "connection lost: " + why};
+    }
+
     Result connect_one(const addrinfo* a, std::string& error) {
         const int s = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
         if (s < 0) {
@@ -172,7 +196,6 @@ private:
         }
         const int one = 1;
         ::setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        modbus_set_socket(ctx_.get(), s);
         return Result{};
     }
 
@@ -197,18 +220,14 @@ private:
     std::string host_;
     std::uint16_t port_;
     std::int64_t connect_timeout_ms_;
-    ModbusPtr ctx_;
     StopSignal stop_;
     std::mutex fd_mutex_;  // fd_ changes under it; interrupt() reads it under it
     int fd_ = -1;
+    std::uint16_t transaction_ = 0;
+    std::uint8_t reply_[kTcpMaxFrame] = {};
 };
 
 }  // namespace
-
-void set_response_timeout(modbus_t* ctx, std::int64_t ms) {
-    modbus_set_response_timeout(ctx, static_cast<std::uint32_t>(ms / 1000),
-                                static_cast<std::uint32_t>((ms % 1000) * 1000));
-}
 
 std::unique_ptr<ModbusTransport> make_tcp_transport(const config::Bus& bus) {
     return std::make_unique<TcpTransport>(bus);

@@ -1,17 +1,21 @@
 """Watchdog (DESIGN.md "The worst day"): under a fake NOTIFY_SOCKET with WATCHDOG_USEC set,
 fieldgated sends WATCHDOG=1 while every bus thread is alive; a bus thread hung beyond its
 worst-case poll (time-out x blocks) stops WATCHDOG=1 and shows in status (buses[].alive,
-stalled_ms) and STATUS=; when the bus comes back, so does WATCHDOG=1. The hang: a Modbus TCP
-device that answers one byte every 100 ms (each byte well within libmodbus's 500 ms byte
-time-out), so one read of 125 registers holds the bus thread for about 26 s while its time-out
-is 500 ms."""
+stalled_ms) and STATUS=; when the bus comes back, so does WATCHDOG=1.
+
+First a Modbus TCP device that answers one byte every 100 ms: with libmodbus (whose byte
+time-out restarts with every byte) that held the bus thread for about 26 s per read; fieldgate's
+own framing gives up at the 500 ms time-out however the reply trickles, so the bus stays alive,
+the polls fail as timed out and WATCHDOG=1 keeps coming. Then the hang itself, injected: the
+daemon runs with tests/lib/hang_shim.cpp preloaded, which stops every poll() of a "bus:*" thread
+while a file exists."""
 import os
 import socket
 import struct
 import threading
 import time
 
-from fgharness import Proc, BIN, Stack, Workdir, daemon_config, free_port, run, status, wait_until
+from fgharness import Proc, BIN, Stack, Workdir, daemon_config, free_port, run, status, wait_until, write
 
 WATCHDOG_USEC = 2_000_000
 
@@ -121,11 +125,28 @@ def main():
         # No broker: the uplink stays down, which the watchdog does not care about.
         conf = daemon_config(wd, "tcp://127.0.0.1:%d" % free_port(), {"gw": device.port},
                              [("meter1", "meterPk", "gw", 1)], model="v = holding:0 uint16[125]\n")
-        env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC=str(WATCHDOG_USEC))
+        hang_file = os.path.join(wd, "hang")
+        env = dict(os.environ, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC=str(WATCHDOG_USEC),
+                   LD_PRELOAD=os.path.join(BIN, "fg_hang_shim.so"), FG_HANG_FILE=hang_file,
+                   # Under the sanitizer build the shim is preloaded ahead of ASan's runtime.
+                   ASAN_OPTIONS=":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"])))
         daemon = stack.push(Proc("fieldgated", [os.path.join(BIN, "fieldgated"), "-c", conf], wd, env=env))
         # The config-time check: 500 ms x (1 block + 1) + slack is longer than the 2 s period.
         wait_until(lambda: "watchdog: bus=gw" in daemon.log(), 10, "the worst-case poll warning")
 
+        def meter(st):
+            return st["devices"][0] if st and st.get("devices") else None
+        # The trickling device: each read ends at its time-out (26 s of trickle each), and the bus
+        # thread stays alive through four of them.
+        trickled_from = time.monotonic()
+        failed = wait_until(lambda: (lambda d: d and d["polls_failed"] >= 4 and d)(meter(status(conf))), 30,
+                            "four trickled polls to time out")
+        assert failed["polls_ok"] == 0 and "timed out" in (failed["last_error"] or ""), failed
+        assert all(b["alive"] for b in status(conf)["buses"]), status(conf)
+        assert notify.pings(trickled_from + WATCHDOG_USEC / 1e6), "no WATCHDOG=1 while the device trickled"
+        assert "withholding WATCHDOG=1" not in daemon.log(), daemon.log()
+
+        write(hang_file, "")
         def bus(st):
             return st["buses"][0] if st and st.get("buses") else None
         hung = wait_until(lambda: (lambda b: b and not b["alive"] and b)(bus(status(conf))), 30,
@@ -141,9 +162,11 @@ def main():
         wait_until(lambda: "bus gw hung" in notify.last_status(), 10, "STATUS= to name the hung bus")
         assert "withholding WATCHDOG=1" in daemon.log(), daemon.log()
 
-        device.trickle.clear()  # the rest of the reply at once: the bus thread returns
+        os.unlink(hang_file)  # the bus thread's poll() goes on
+        device.trickle.clear()
         back = time.monotonic()
         wait_until(lambda: notify.pings(back), 15, "WATCHDOG=1 again once the bus is back")
+        wait_until(lambda: (lambda d: d and d["polls_ok"] > 0)(meter(status(conf))), 15, "a poll to succeed")
         assert bus(status(conf))["alive"], status(conf)
         daemon.stop(timeout=5)
 

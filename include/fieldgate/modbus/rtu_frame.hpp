@@ -24,6 +24,18 @@ std::array<std::uint8_t, 6> rtu_read_request(std::uint8_t unit, const ReadBlock&
 /// refuses it).
 std::size_t rtu_expected_length(const std::uint8_t* data, std::size_t length);
 
+/// Checks a reply's ADU (unit + PDU, no checksum: what RTU carries inside its CRC and TCP behind
+/// its MBAP header) to a read of `block` from `unit`, exactly `length` bytes as its function and
+/// byte count say, and decodes it into `out`. Ok; Exception; Garbled with the reason. A TCP reply
+/// is matched by its transaction id, and gateways answer with unit ids of their own (0, 255):
+/// TCP passes check_unit = false. Pure.
+Result parse_read_adu(const std::uint8_t* adu, std::size_t length, std::uint8_t unit, const ReadBlock& block,
+                      BlockData& out, bool check_unit);
+
+/// The same for the ADU of a reply to a write (see parse_rtu_write_reply).
+Result parse_write_adu(const std::uint8_t* adu, std::size_t length, std::uint8_t unit, config::Table table,
+                       std::uint16_t address, const EncodedWrite& written, bool check_unit);
+
 /// Checks a complete reply frame (CRC included) to a read of `block` from `unit` and decodes it
 /// into `out`. Ok; Exception (the code in Result::exception); Garbled with the reason: CRC error,
 /// short frame, reply from another unit, wrong function, wrong byte count. Pure.

@@ -414,3 +414,27 @@ TEST(Decode, append_number_is_shortest_round_trip) {
     fieldgate::modbus::append_number(out, std::numeric_limits<double>::quiet_NaN());
     STRCMP_EQUAL("0.1 123.456 21 null", out.c_str());
 }
+
+TEST(Decode, every_16_bit_word_is_written_as_the_standard_library_writes_it) {
+    // All 65,536 words as one array, both signs and both byte orders, against std::to_string.
+    std::vector<std::uint16_t> words(65536);
+    for (std::size_t i = 0; i < words.size(); ++i)
+        words[i] = static_cast<std::uint16_t>(i);
+    for (const ValueType type : {ValueType::Uint16, ValueType::Int16})
+        for (const ByteOrder order : {ByteOrder::ABCD, ByteOrder::BADC}) {
+            Point p = point("v", type, order);
+            p.count = 65535;  // the largest count a point takes; the last word on its own below
+            p.is_array = true;
+            std::string want = "{\"v\":[";
+            for (std::size_t i = 0; i < 65535; ++i) {
+                std::uint16_t w = words[i];
+                if (order == ByteOrder::BADC) w = static_cast<std::uint16_t>((w << 8) | (w >> 8));
+                if (i > 0) want += ',';
+                want += type == ValueType::Int16 ? std::to_string(static_cast<std::int16_t>(w)) : std::to_string(w);
+            }
+            want += "]}";
+            CHECK(want == json_of(p, words));
+        }
+    STRCMP_EQUAL("{\"v\":-1}", json_of(point("v", ValueType::Int16), {0xFFFF}).c_str());
+    STRCMP_EQUAL("{\"v\":65535}", json_of(point("v", ValueType::Uint16, ByteOrder::BADC), {0xFFFF}).c_str());
+}
