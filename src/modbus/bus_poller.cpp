@@ -275,28 +275,39 @@ void BusPoller::serve_due_device(Worker& w) {
             lock.lock();
             continue;
         }
-        // The earliest due of the devices this thread serves (a scan: a bus has tens of devices,
-        // a shared thread 8 endpoints). Who serves it first: the other thread may be writing the
-        // due time of a device it serves.
-        auto next = devices_.end();
-        std::int64_t next_due = INT64_MAX;
-        for (auto d = devices_.begin(); d != devices_.end(); ++d)
-            if (served_aside(*d) == w.aside && d->due_mono < next_due) {
-                next = d;
-                next_due = d->due_mono;
-            }
-        if (next == devices_.end() || next->due_mono > now) {
-            const std::int64_t sleep =
-                next == devices_.end() ? kMaxSleepMs : std::min(next->due_mono - now, kMaxSleepMs);
+        // The earliest due of the devices this thread serves: the top of its heap. Only this
+        // thread changes their due times, so the heap stays true until a device changes threads.
+        if (w.stale) rebuild_due(w);
+        if (w.due.empty() || w.due.front().first > now) {
+            const std::int64_t sleep = w.due.empty() ? kMaxSleepMs : std::min(w.due.front().first - now, kMaxSleepMs);
             wake_.wait_for(lock, std::chrono::milliseconds(sleep));
             continue;
         }
-        const bool second = over_second(*next);
+        DeviceState& next = devices_[w.due.front().second];
+        const bool second = over_second(next);
         lock.unlock();
-        const Heard heard = poll(*next, w, second);
+        const Heard heard = poll(next, w, second);
         lock.lock();
-        rehome(w, *next, heard, second);
+        rehome(w, next, heard, second);
+        if (!w.stale) {  // the device polled moves down the heap to its new due time
+            std::pop_heap(w.due.begin(), w.due.end(), std::greater<>());
+            w.due.back().first = next.due_mono;
+            std::push_heap(w.due.begin(), w.due.end(), std::greater<>());
+        }
     }
+}
+
+void BusPoller::rebuild_due(Worker& w) {
+    w.due.clear();
+    for (std::size_t i = 0; i < devices_.size(); ++i)
+        if (served_aside(devices_[i]) == w.aside) w.due.emplace_back(devices_[i].due_mono, i);
+    std::make_heap(w.due.begin(), w.due.end(), std::greater<>());
+    w.stale = false;
+}
+
+void BusPoller::devices_moved() {
+    main_.stale = true;
+    aside_.stale = true;
 }
 
 // Why per unit, and why "answered" rather than "ok": the shared thread must not wait out
@@ -337,10 +348,12 @@ void BusPoller::rehome(Worker& w, DeviceState& d, Heard heard, bool second) {
         if (on_line(s) && over_second(s)) were_apart.push_back(&s);
     if (aside != line.aside) {
         line.aside = aside;
+        devices_moved();
         util::log_info("bus=" + line.bus->name +
                        (aside ? ": not answering; served apart from " + name_ + "'s other endpoints"
                               : ": answering again; back on " + name_ + "'s shared thread"));
     }
+    if (d.apart != apart) devices_moved();
     d.apart = apart;
     if (!line.aside && !line.second.transport &&
         std::any_of(devices_.begin(), devices_.end(), [&](const DeviceState& s) { return on_line(s) && s.apart; })) {
@@ -351,6 +364,7 @@ void BusPoller::rehome(Worker& w, DeviceState& d, Heard heard, bool second) {
                             "); its silent units stay on its shared connection");
             for (auto& s : devices_)
                 if (on_line(s)) s.apart = false;
+            devices_moved();
         }
     }
     for (const auto& s : devices_) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
@@ -137,6 +138,11 @@ private:
     struct Worker {
         bool aside = false;  ///< the second thread: serves the lines set aside
         std::atomic<std::int64_t> heartbeat{0};
+        /// The devices this thread serves as a min-heap of (due, index into devices_), so the next
+        /// due is found without visiting every device; rebuilt when `stale` (a line or unit
+        /// changed threads). Both guarded by mutex_.
+        std::vector<std::pair<std::int64_t, std::size_t>> due;
+        bool stale = true;
     };
 
     void add_line(const config::Bus& bus, const std::vector<std::size_t>& devices,
@@ -163,6 +169,10 @@ private:
     void rehome(Worker& w, DeviceState& d, Heard heard, bool second);
     /// Starts the second thread if it is not running. Under mutex_. False when it cannot be started.
     bool start_aside();
+    /// Makes `w.due` anew from the devices `w` serves now. Under mutex_.
+    void rebuild_due(Worker& w);
+    /// A line or unit changed threads: both heaps are rebuilt before their next use. Under mutex_.
+    void devices_moved();
     /// On the second thread: closes `line`'s second connection once none of its units needs it.
     /// Under mutex_.
     void release_second(Line& line);
@@ -184,7 +194,7 @@ private:
     pthread_t thread_{};
     bool running_ = false;
     Worker main_;
-    Worker aside_{true, {0}};
+    Worker aside_{true, {0}, {}, true};
     pthread_t aside_thread_{};
     std::atomic<bool> aside_running_{false};  ///< changed under mutex_ (and by stop() after the join)
     mutable std::mutex mutex_;
