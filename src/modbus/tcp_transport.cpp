@@ -144,11 +144,13 @@ private:
         for (;;) {
             const std::int64_t left = deadline - mono_now_ms();
             if (left <= 0) return Result{Outcome::Timeout, 0, "timeout"};
-            pollfd fds[2] = {{fd_, events, 0}, {stop_.fd(), POLLIN, 0}};
-            const int n = ::poll(fds, 2, static_cast<int>(left));
+            // The socket alone: interrupt() shuts it down, which wakes this poll() at once (a
+            // connected socket; the connect wait watches the stop signal beside it).
+            pollfd fds{fd_, events, 0};
+            const int n = ::poll(&fds, 1, static_cast<int>(left));
             if (n < 0 && errno == EINTR) continue;
             if (n < 0) return lost(std::string("poll: ") + std::strerror(errno));
-            if (fds[1].revents != 0 || stop_.raised()) {
+            if (stop_.raised()) {
                 close();
                 return stopped();
             }
