@@ -5,7 +5,7 @@
 namespace fieldgate::util {
 
 Backoff::Backoff(std::int64_t min_ms, std::int64_t max_ms, std::uint64_t seed)
-    : min_ms_(std::max<std::int64_t>(1, min_ms)), max_ms_(std::max(min_ms_, max_ms)), rng_(seed) {}
+    : min_ms_(std::max<std::int64_t>(1, min_ms)), max_ms_(std::max(min_ms_, max_ms)), rng_{seed} {}
 
 std::int64_t Backoff::next_ms() {
     std::int64_t base = min_ms_;

@@ -100,6 +100,20 @@ TEST(Backoff, jitter_spreads_gateways) {
     CHECK(differ);
 }
 
+TEST(Backoff, the_jitter_covers_its_whole_range) {
+    // 1,000 gateways (seeds) after a shared outage: their first delays spread over [500, 1000].
+    long long low = 1000, high = 0, sum = 0;
+    for (std::uint64_t seed = 0; seed < 1000; ++seed) {
+        const long long d = Backoff(1000, 60000, seed).next_ms();
+        low = std::min(low, d);
+        high = std::max(high, d);
+        sum += d;
+    }
+    CHECK(low >= 500 && low < 520);
+    CHECK(high <= 1000 && high > 980);
+    CHECK(sum / 1000 > 725 && sum / 1000 < 775);  // the mean of a uniform draw from [500, 1000]
+}
+
 TEST_GROUP(RateLimit){};
 
 TEST(RateLimit, lets_one_message_through_per_interval_and_counts_the_rest) {
