@@ -18,7 +18,8 @@ namespace {
 /// Modbus TCP, framed here (tcp_frame.hpp) on a non-blocking socket: a request is one send(), its
 /// reply usually one poll() and one recv() (libmodbus takes three selects and three recvs, the
 /// header, the function and the rest, each). The socket is made and connected here too, so a
-/// hanging connect can be interrupted; every wait polls the stop signal beside the socket.
+/// hanging connect can be interrupted: the connect wait polls the stop signal beside the socket,
+/// and interrupt() shuts a connected socket down, which wakes a wait for a reply.
 class TcpTransport final : public ModbusTransport {
 public:
     explicit TcpTransport(const config::Bus& bus)
