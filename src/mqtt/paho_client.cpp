@@ -138,8 +138,8 @@ PahoClient::Fd::~Fd() {
 // and Paho's send thread starting that publish: Paho's receive thread meets the end of the stream,
 // queues an internal disconnect at the head of the command queue and leaves `connected` set until
 // the send thread has run it, so a publish accepted meanwhile stays queued behind it, and the
-// session's clean-up takes only what was started. That is the 621 bytes (a topic and a 330-byte
-// batch) LeakSanitizer found after some broker flaps (bench/RESULTS.md); with full-size batches it
+// session's clean-up takes only what was started. That is the 621 bytes (a topic and a batch of
+// about 330 bytes) LeakSanitizer found after some broker flaps (bench/RESULTS.md); with full-size batches it
 // is up to batch_max_bytes. It cannot be avoided from here: the publish was accepted while Paho
 // said connected, no API cancels it, and only a new CONNECT on the same handle would start it,
 // which the client id (it carries the sign's timestamp) rules out. destroy_handle() says when it
