@@ -33,6 +33,7 @@ void load(PahoLibrary& lib, const char* file) {
     bind(h, file, "MQTTAsync_isConnected", lib.is_connected);
     bind(h, file, "MQTTAsync_disconnect", lib.disconnect);
     bind(h, file, "MQTTAsync_destroy", lib.destroy);
+    bind(h, file, "MQTTAsync_getPendingTokens", lib.get_pending_tokens);
     bind(h, file, "MQTTAsync_freeMessage", lib.free_message);
     bind(h, file, "MQTTAsync_free", lib.free);
     bind(h, file, "MQTTAsync_strerror", lib.strerror);

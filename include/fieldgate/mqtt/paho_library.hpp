@@ -20,6 +20,7 @@ struct PahoLibrary {
     decltype(&::MQTTAsync_isConnected) is_connected = nullptr;
     decltype(&::MQTTAsync_disconnect) disconnect = nullptr;
     decltype(&::MQTTAsync_destroy) destroy = nullptr;
+    decltype(&::MQTTAsync_getPendingTokens) get_pending_tokens = nullptr;
     decltype(&::MQTTAsync_freeMessage) free_message = nullptr;
     decltype(&::MQTTAsync_free) free = nullptr;
     decltype(&::MQTTAsync_strerror) strerror = nullptr;

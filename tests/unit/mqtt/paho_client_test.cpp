@@ -68,7 +68,7 @@ TEST(PahoLibrary, the_plain_and_the_tls_library_both_load_with_every_symbol) {
     for (const PahoLibrary* lib : {&plain, &tls}) {
         CHECK(lib->create_with_options && lib->set_callbacks && lib->connect && lib->subscribe_many &&
               lib->send_message && lib->is_connected && lib->disconnect && lib->destroy && lib->free_message &&
-              lib->free && lib->strerror && lib->global_init);
+              lib->free && lib->strerror && lib->global_init && lib->get_pending_tokens);
         CHECK(lib->strerror && std::string(lib->strerror(MQTTASYNC_FAILURE)).size() > 0);
     }
     CHECK(&PahoLibrary::get(true) == &tls);  // loaded once
