@@ -7,10 +7,9 @@ thread); the dead ones go offline. Then a simulator starts on the refused endpoi
 device comes online and its endpoint is served by the shared thread again."""
 import os
 import socket
-import time
 
-from fgharness import (Mosquitto, ModbusSim, Stack, Workdir, fieldgated, free_port, run, status, stop_cleanly,
-                       wait_until, write)
+from fgharness import (Mosquitto, ModbusSim, Stack, Workdir, devices_by_name, fieldgated, free_port,
+                       good_polls_over, run, stop_cleanly, wait_until, write)
 
 POOLS = 3                 # shared threads
 PER_POOL = 8              # kEndpointsPerThread
@@ -91,23 +90,7 @@ def main():
         live = [name_of[p] for p in live_ports]
         dead_names = [name_of[p] for k in DEAD_ROLES for p in by_kind[k]]
 
-        def by_name():
-            st = status(conf)
-            return {d["name"]: d for d in st["devices"]} if st else None
-
-        def settled():
-            b = by_name()
-            return b and all(b[n]["polls_ok"] >= 2 for n in live) and all(b[n]["polls_failed"] >= 2 for n in dead_names)
-        wait_until(settled, 60, "2 good polls of every live device and 2 failed ones of every dead one")
-        b0 = by_name()
-        t0 = time.monotonic()
-        time.sleep(WINDOW_S)
-        b1 = by_name()
-        elapsed = time.monotonic() - t0
-        # At a 1 s interval a device kept on time gets one good poll a second; allow 2 for the
-        # window's edges and the status calls.
-        want = int(elapsed) - 2
-        got = {n: b1[n]["polls_ok"] - b0[n]["polls_ok"] for n in live}
+        got, elapsed, want, b1 = good_polls_over(conf, live, dead_names, WINDOW_S)
         late = {n: k for n, k in got.items() if k < want}
         print("good polls of the %d live devices on shared threads in %.1f s: min %d, max %d (want >= %d)"
               % (len(live), elapsed, min(got.values()), max(got.values()), want))
@@ -123,7 +106,7 @@ def main():
         # The refused endpoint comes alive: its device goes online, its endpoint back to the shared thread.
         revived = by_kind["refused"][0]
         stack.push(ModbusSim(wd, ["--ports", str(revived), "--profile", "bench"]))
-        wait_until(lambda: by_name()[name_of[revived]]["online"], 30, "the revived device online")
+        wait_until(lambda: devices_by_name(conf)[name_of[revived]]["online"], 30, "the revived device online")
         wait_until(lambda: "bus=tcp://127.0.0.1:%d: answering again" % revived in daemon.log(), 10,
                    "its endpoint back on the shared thread")
         log = daemon.log()

@@ -6,10 +6,9 @@ good polls over a window: the dead unit is served apart by the pool's second thr
 second connection to its gateway (two connections to that port while it is dead), and the 0x0B
 reply, an answer, moves nothing; both failing units go offline."""
 import os
-import time
 
-from fgharness import ModbusSim, Mosquitto, Stack, Workdir, fieldgated, free_port, run, status, stop_cleanly, \
-    wait_until, write
+from fgharness import ModbusSim, Mosquitto, Stack, Workdir, fieldgated, free_port, good_polls_over, run, \
+    stop_cleanly, wait_until, write
 
 WINDOW_S = 12
 
@@ -65,23 +64,7 @@ def main():
         live = [n for n in devices if n.startswith(("live", "meter"))]
         failing = ["dead3", "refused5"]
 
-        def by_name():
-            st = status(conf)
-            return {d["name"]: d for d in st["devices"]} if st else None
-
-        def settled():
-            b = by_name()
-            return b and all(b[n]["polls_ok"] >= 2 for n in live) and all(b[n]["polls_failed"] >= 2 for n in failing)
-        wait_until(settled, 60, "2 good polls of every live unit and 2 failed ones of each failing one")
-        b0 = by_name()
-        t0 = time.monotonic()
-        time.sleep(WINDOW_S)
-        b1 = by_name()
-        elapsed = time.monotonic() - t0
-        # At a 1 s interval a unit kept on time gets one good poll a second; allow 2 for the
-        # window's edges and the status calls.
-        want = int(elapsed) - 2
-        got = {n: b1[n]["polls_ok"] - b0[n]["polls_ok"] for n in live}
+        got, elapsed, want, b1 = good_polls_over(conf, live, failing, WINDOW_S)
         print("good polls in %.1f s: %s (want >= %d each)" % (elapsed, got, want))
         late = {n: k for n, k in got.items() if k < want}
         assert not late, "live units held up by a failing sibling (good polls in %.1f s): %r" % (elapsed, late)

@@ -345,6 +345,29 @@ class RtuSim:
         return self.proc.stop()
 
 
+
+def devices_by_name(config_path):
+    """The status's devices by name, or None while fieldgated does not answer."""
+    st = status(config_path)
+    return {d["name"]: d for d in st["devices"]} if st else None
+
+
+def good_polls_over(config_path, live, failing, window_s):
+    """Once every `live` device has 2 good polls and every `failing` one 2 failed ones, counts the
+    good polls of the live ones over `window_s` seconds. Returns (counts by name, elapsed s, the
+    floor a device kept on time at a 1 s interval meets (one a second, less 2 for the window's
+    edges and the status calls), the devices by name at the end)."""
+    def settled():
+        b = devices_by_name(config_path)
+        return b and all(b[n]["polls_ok"] >= 2 for n in live) and all(b[n]["polls_failed"] >= 2 for n in failing)
+    wait_until(settled, 60, "2 good polls of every live device and 2 failed ones of every failing one")
+    b0 = devices_by_name(config_path)
+    t0 = time.monotonic()
+    time.sleep(window_s)
+    b1 = devices_by_name(config_path)
+    elapsed = time.monotonic() - t0
+    return {n: b1[n]["polls_ok"] - b0[n]["polls_ok"] for n in live}, elapsed, int(elapsed) - 2, b1
+
 def rtu_bus(device, extra=""):
     """A [bus.*] body for daemon_config's rtu_buses."""
     return "type = rtu\ndevice = %s\nbaud = 115200\ntimeout = 300ms\nframe_gap = 2ms\n%s" % (device, extra)
