@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <memory>
 #include <vector>
 
 #include "fieldgate/config/config.hpp"
@@ -94,13 +95,14 @@ struct ScriptedDevice {
     int listener = -1;
     int peer = -1;
     std::uint16_t port = 0;
+    bool bound = false;  ///< checked by the test group's setup (a member is made before a test runs)
 
     ScriptedDevice() {
         listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         sockaddr_in a{};
         a.sin_family = AF_INET;
         a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        CHECK_EQUAL(0, ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a));
+        bound = ::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
         ::listen(listener, 4);
         socklen_t len = sizeof a;
         ::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len);
@@ -152,13 +154,20 @@ Result read_with(ModbusTransport& t, BlockData& out, Play play) {
 
 }  // namespace
 
-TEST_GROUP(TcpTransport){};
+// Each test: a scripted device, and a transport connected to it.
+TEST_GROUP(TcpTransport) {
+    ScriptedDevice device;
+    std::unique_ptr<ModbusTransport> t;
+    BlockData out;
+
+    void setup() override {
+        CHECK_TRUE(device.bound);
+        t = make_transport(device.bus());
+        CHECK(t->open().ok());
+    }
+};
 
 TEST(TcpTransport, a_reply_in_pieces_is_put_together) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     const Result r = read_with(*t, out, [&] {
         const Bytes f = frame(transaction_of(device.request()), kGoodAdu);
         for (std::size_t i = 0; i < f.size(); i += 4) {  // four bytes at a time, as a slow stack sends
@@ -173,10 +182,6 @@ TEST(TcpTransport, a_reply_in_pieces_is_put_together) {
 }
 
 TEST(TcpTransport, every_request_has_a_new_transaction_and_a_stale_reply_is_garbled) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     std::uint16_t first = 0;
     CHECK_TRUE(read_with(*t, out, [&] {
                    first = transaction_of(device.request());
@@ -192,10 +197,6 @@ TEST(TcpTransport, every_request_has_a_new_transaction_and_a_stale_reply_is_garb
 }
 
 TEST(TcpTransport, bytes_after_the_reply_are_garbled_and_a_flush_starts_a_new_connection) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     const Result r = read_with(*t, out, [&] {
         Bytes f = frame(transaction_of(device.request()), kGoodAdu);
         f.push_back(0x55);
@@ -213,10 +214,6 @@ TEST(TcpTransport, bytes_after_the_reply_are_garbled_and_a_flush_starts_a_new_co
 }
 
 TEST(TcpTransport, an_exception_reply_is_an_answer) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     const Result r = read_with(*t, out, [&] {
         device.send(frame(transaction_of(device.request()), {1, 0x83, kGatewayTargetFailed}));
     });
@@ -226,10 +223,6 @@ TEST(TcpTransport, an_exception_reply_is_an_answer) {
 }
 
 TEST(TcpTransport, a_length_no_frame_can_have_is_garbled_at_once) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     const Result r =
         read_with(*t, out, [&] { device.send(frame(transaction_of(device.request()), kGoodAdu, 0xFFFF)); });
     CHECK(Outcome::Garbled == r.outcome);
@@ -237,10 +230,6 @@ TEST(TcpTransport, a_length_no_frame_can_have_is_garbled_at_once) {
 }
 
 TEST(TcpTransport, a_device_that_hangs_up_mid_reply_closes_the_line) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
-    BlockData out;
     const Result r = read_with(*t, out, [&] {
         const Bytes f = frame(transaction_of(device.request()), kGoodAdu);
         device.send(Bytes(f.begin(), f.begin() + 8));
@@ -252,20 +241,12 @@ TEST(TcpTransport, a_device_that_hangs_up_mid_reply_closes_the_line) {
 }
 
 TEST(TcpTransport, no_reply_is_a_timeout) {
-    ScriptedDevice device;
-    Bus b = device.bus();
-    auto t = make_transport(b);
-    CHECK(t->open().ok());
-    BlockData out;
     auto pending = std::async(std::launch::async, [&] { return t->read(1, kTwo, 50, out); });
     device.request();
     CHECK(Outcome::Timeout == pending.get().outcome);
 }
 
 TEST(TcpTransport, a_write_of_registers_is_echoed) {
-    ScriptedDevice device;
-    auto t = make_transport(device.bus());
-    CHECK(t->open().ok());
     EncodedWrite w;
     w.registers = {0x0102, 0x0304};
     auto pending = std::async(std::launch::async, [&] { return t->write(5, Table::Holding, 40, w, 2'000); });
