@@ -209,7 +209,7 @@ constexpr char kDigitPairs[] =
 // A value below 100,000 in decimal (what a 16-bit register holds, either sign), without
 // std::to_chars's general length search.
 inline char* write_small(char* w, std::uint32_t v) {
-    const auto pair = [](char* at, std::uint32_t two) { std::memcpy(at, kDigitPairs + 2 * two, 2); };
+    const auto pair = [](char* at, std::uint32_t two) { std::memcpy(at, kDigitPairs + std::size_t{2} * two, 2); };
     if (v < 10) {
         *w = static_cast<char>('0' + v);
         return w + 1;

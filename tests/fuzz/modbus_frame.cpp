@@ -33,10 +33,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     modbus::BlockData tcp_out;
     if (modbus::check_tcp_frame(reply, length, transaction).ok()) {
         fuzz::require(modbus::tcp_expected_length(reply, length) == length, "a TCP frame has its own length");
-        const modbus::Result r = modbus::parse_read_adu(reply + modbus::kMbapLength, length - modbus::kMbapLength,
-                                                        unit, block, tcp_out, how & 0x80);
+        const modbus::Result r = modbus::parse_read_adu(reply + modbus::kMbapLength, length - modbus::kMbapLength, unit,
+                                                        block, tcp_out, how & 0x80);
         if (r.ok())
-            fuzz::require((bits ? tcp_out.bits.size() : tcp_out.registers.size()) == block.count, "TCP fills the count");
+            fuzz::require((bits ? tcp_out.bits.size() : tcp_out.registers.size()) == block.count,
+                          "TCP fills the count");
     }
     // Writes: the echo of FC5/6/15/16 against one register or coil written.
     modbus::EncodedWrite w;

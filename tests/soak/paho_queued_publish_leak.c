@@ -25,16 +25,26 @@
 #include <unistd.h>
 
 static volatile int connected, lost, acked, failed;
-static void on_connect(void* c, MQTTAsync_successData* d) { connected = 1; }
-static void on_connect_failed(void* c, MQTTAsync_failureData* d) { connected = -1; }
-static void on_lost(void* c, char* cause) { lost = 1; }
+static void on_connect(void* c, MQTTAsync_successData* d) {
+    connected = 1;
+}
+static void on_connect_failed(void* c, MQTTAsync_failureData* d) {
+    connected = -1;
+}
+static void on_lost(void* c, char* cause) {
+    lost = 1;
+}
 static int on_message(void* c, char* t, int l, MQTTAsync_message* m) {
     MQTTAsync_freeMessage(&m);
     MQTTAsync_free(t);
     return 1;
 }
-static void on_published(void* c, MQTTAsync_successData* d) { acked++; }
-static void on_publish_failed(void* c, MQTTAsync_failureData* d) { failed++; }
+static void on_published(void* c, MQTTAsync_successData* d) {
+    acked++;
+}
+static void on_publish_failed(void* c, MQTTAsync_failureData* d) {
+    failed++;
+}
 
 /* Bounded wait for a flag set by a Paho callback: 10 s, in 10 ms steps. */
 static int wait_for(volatile int* flag, int value) {
@@ -96,8 +106,7 @@ int main(int argc, char** argv) {
         fprintf(stderr, "the connection loss was not reported\n");
         return 6;
     }
-    fprintf(stderr, "%s: acked %d, failed %d; connection lost; destroy, then a new handle\n", argv[3], acked,
-            failed);
+    fprintf(stderr, "%s: acked %d, failed %d; connection lost; destroy, then a new handle\n", argv[3], acked, failed);
     MQTTAsync_destroy(&h);
     MQTTAsync h2;
     MQTTAsync_create(&h2, uri, "queued-leak-2", MQTTCLIENT_PERSISTENCE_NONE, NULL);
