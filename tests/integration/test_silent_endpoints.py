@@ -9,7 +9,7 @@ import os
 import socket
 
 from fgharness import (Mosquitto, ModbusSim, Stack, Workdir, devices_by_name, fieldgated, free_port,
-                       good_polls_over, run, stop_cleanly, wait_until, write)
+                       good_polls_over, run, stop_cleanly, threads_named, wait_until, write)
 
 POOLS = 3                 # shared threads
 PER_POOL = 8              # kEndpointsPerThread
@@ -37,16 +37,6 @@ def silent(port, listeners):
     s.bind(("127.0.0.1", port))
     s.listen(64)
     listeners.append(s)
-
-
-def threads_named(pid, prefix):
-    names = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            name = f.read().strip()
-        if name.startswith(prefix):
-            names.append(name)
-    return names
 
 
 def main():

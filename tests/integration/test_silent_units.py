@@ -7,8 +7,8 @@ second connection to its gateway (two connections to that port while it is dead)
 reply, an answer, moves nothing; both failing units go offline."""
 import os
 
-from fgharness import ModbusSim, Mosquitto, Stack, Workdir, fieldgated, free_port, good_polls_over, run, \
-    stop_cleanly, wait_until, write
+from fgharness import (ModbusSim, Mosquitto, Stack, Workdir, fieldgated, free_port, good_polls_over, run,
+                       stop_cleanly, threads_named, wait_until, write)
 
 WINDOW_S = 12
 
@@ -22,16 +22,6 @@ def established_to(port):
             rem_port = int(fields[2].split(":")[1], 16)
             n += 1 if rem_port == port and fields[3] == "01" else 0
     return n
-
-
-def threads_named(pid, prefix):
-    names = []
-    for tid in os.listdir("/proc/%d/task" % pid):
-        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
-            name = f.read().strip()
-        if name.startswith(prefix):
-            names.append(name)
-    return names
 
 
 def main():

@@ -346,6 +346,17 @@ class RtuSim:
 
 
 
+def threads_named(pid, prefix):
+    """The names of a process's threads that start with `prefix` (/proc/PID/task/*/comm)."""
+    names = []
+    for tid in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/comm" % (pid, tid)) as f:
+            name = f.read().strip()
+        if name.startswith(prefix):
+            names.append(name)
+    return names
+
+
 def devices_by_name(config_path):
     """The status's devices by name, or None while fieldgated does not answer."""
     st = status(config_path)
