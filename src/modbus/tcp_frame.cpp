@@ -29,13 +29,18 @@ std::size_t tcp_expected_length(const std::uint8_t* data, std::size_t length) {
     return kMbapLength + be16(data + 4);
 }
 
+Result check_tcp_length(std::size_t expected) {
+    if (expected < kMbapLength + 3 || expected > kTcpMaxFrame)
+        return Result{Outcome::Garbled, 0, "frame length " + std::to_string(expected - kMbapLength)};
+    return Result{};
+}
+
 Result check_tcp_frame(const std::uint8_t* data, std::size_t length, std::uint16_t transaction) {
     const std::size_t expected = tcp_expected_length(data, length);
     if (expected == 0 || length != expected)
         return Result{Outcome::Garbled, 0, "malformed frame (" + std::to_string(length) + " bytes)"};
     if (be16(data + 2) != 0) return Result{Outcome::Garbled, 0, "protocol id " + std::to_string(be16(data + 2))};
-    if (expected < kMbapLength + 3 || expected > kTcpMaxFrame)
-        return Result{Outcome::Garbled, 0, "frame length " + std::to_string(expected - kMbapLength)};
+    if (Result r = check_tcp_length(expected); !r.ok()) return r;
     if (be16(data) != transaction)
         return Result{
             Outcome::Garbled, 0,

@@ -100,9 +100,10 @@ private:
         have = 0;
         for (;;) {
             const std::size_t expected = tcp_expected_length(reply_, have);
-            if (expected != 0 && (expected > kTcpMaxFrame || expected < kMbapLength + 3))
-                return Result{Outcome::Garbled, 0, "frame length " + std::to_string(expected - kMbapLength)};
-            if (expected != 0 && have >= expected) break;
+            if (expected != 0) {
+                if (Result fits = check_tcp_length(expected); !fits.ok()) return fits;
+                if (have >= expected) break;
+            }
             // Asks for all the room there is: the whole reply in one recv() as a rule.
             const auto n = ::recv(fd_, reply_ + have, kTcpMaxFrame - have, 0);
             if (n > 0) {
@@ -117,9 +118,9 @@ private:
         }
         // One request is out at a time, so bytes beyond the frame are a device out of step: Garbled
         // (check_tcp_frame wants the exact length), and the caller's flush() starts a new connection.
-        if (have > tcp_expected_length(reply_, have))
-            return Result{Outcome::Garbled, 0,
-                          std::to_string(have - tcp_expected_length(reply_, have)) + " stray bytes after the reply"};
+        const std::size_t expected = tcp_expected_length(reply_, have);
+        if (have > expected)
+            return Result{Outcome::Garbled, 0, std::to_string(have - expected) + " stray bytes after the reply"};
         return check_tcp_frame(reply_, have, transaction);
     }
 

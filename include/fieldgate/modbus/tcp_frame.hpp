@@ -20,6 +20,11 @@ std::size_t tcp_frame(std::uint16_t transaction, const std::uint8_t* adu, std::s
 /// kMbapLength bytes are. Any bytes give some length; check_tcp_frame judges them.
 std::size_t tcp_expected_length(const std::uint8_t* data, std::size_t length);
 
+/// Whether a frame `expected` bytes long (tcp_expected_length) can be a reply: at least a unit, a
+/// function and one byte after the header, at most kTcpMaxFrame. Ok or Garbled ("frame length N").
+/// Judged as soon as the header is in, so a receiver never waits for a frame that cannot be.
+Result check_tcp_length(std::size_t expected);
+
 /// Checks the header of a reply frame of exactly `length` bytes: our transaction id, protocol 0,
 /// a length that holds at least a unit, a function and one byte. Ok or Garbled with the reason.
 /// The ADU after it is parse_read_adu's or parse_write_adu's. Pure.
